@@ -1,0 +1,1 @@
+"""Croupier: a real-time casino game server."""

@@ -1,0 +1,31 @@
+"""`python -m server` / `croupier`: run one Croupier instance under uvicorn."""
+
+import logging
+
+import uvicorn
+
+from server.app import create_app
+from server.config import Settings
+
+
+def main() -> None:
+    """Start the server with settings from the environment."""
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
+        ws_ping_interval=settings.ping_interval_s,
+        ws_ping_timeout=settings.ping_interval_s,
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()

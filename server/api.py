@@ -1,0 +1,287 @@
+"""The HTTP API (JSON): accounts, wallet, admin adjustments, health and metrics."""
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field, StrictStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from server.auth import Account
+from server.errors import HTTP_STATUS, CroupierError, ErrorCode
+from server.ops import TransactionsParams
+from server.protocol import (
+    Amount,
+    Currency,
+    IdempotencyKey,
+    Params,
+    parse_json_object,
+    parse_params,
+)
+from server.services import Services
+from server.wallet import Movement
+from server.ws import SESSION_COOKIE
+
+P = TypeVar("P", bound=Params)
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Credentials(Params):
+    username: Annotated[StrictStr, Field(min_length=3, max_length=20)]
+    password: Annotated[StrictStr, Field(min_length=8, max_length=128)]
+
+
+class Adjustment(Params):
+    user: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{16}$")]
+    amount: Amount
+    currency: Currency
+    key: IdempotencyKey
+    reason: Annotated[StrictStr, Field(max_length=200)] = ""
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def handles_errors(endpoint: Endpoint) -> Endpoint:
+    """Turn a CroupierError into its JSON error response and status."""
+
+    @wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except CroupierError as error:
+            return JSONResponse({"error": error.to_dict()}, status_code=HTTP_STATUS[error.code])
+
+    return wrapper
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from `Authorization: Bearer`, else from the session cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def current_account(request: Request) -> Account:
+    """The signed-in account; UNAUTHENTICATED without a valid session."""
+    account = await services_of(request).accounts.resolve(bearer_token(request))
+    if account is None:
+        raise CroupierError(ErrorCode.UNAUTHENTICATED, "missing, invalid or expired session token")
+    return account
+
+
+async def json_body(request: Request, model: type[P]) -> P:
+    """The request body validated by `model` (an empty body is `{}`)."""
+    body = await request.body()
+    data = parse_json_object(body) if body else {}
+    return parse_params(model, data, services_of(request).validation_context)
+
+
+def query(request: Request, model: type[P], int_fields: tuple[str, ...] = ()) -> P:
+    """Query parameters validated by `model`; digit strings of `int_fields` become ints."""
+    data: dict[str, Any] = dict(request.query_params)
+    for name in int_fields:
+        if name in data and data[name].isdigit() and len(data[name]) <= 16:
+            data[name] = int(data[name])
+    return parse_params(model, data, services_of(request).validation_context)
+
+
+def user_data(account: Account) -> dict[str, Any]:
+    return {"id": account.id, "name": account.name, "kind": account.kind}
+
+
+def session_response(request: Request, account: Account, token: str) -> JSONResponse:
+    """Reply with the token and set it as an HttpOnly session cookie."""
+    settings = services_of(request).settings
+    response = JSONResponse({"token": token, "user": user_data(account)})
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    return response
+
+
+def movement_response(movement: Movement) -> JSONResponse:
+    return JSONResponse(
+        {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
+    )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@handles_errors
+async def guest(request: Request) -> Response:
+    services = services_of(request)
+    await services.accounts.check_login_rate(client_address(request))
+    account, token = await services.accounts.create_guest()
+    return session_response(request, account, token)
+
+
+@handles_errors
+async def register(request: Request) -> Response:
+    services = services_of(request)
+    credentials = await json_body(request, Credentials)
+    await services.accounts.check_login_rate(client_address(request))
+    account, token = await services.accounts.register(credentials.username, credentials.password)
+    return session_response(request, account, token)
+
+
+@handles_errors
+async def login(request: Request) -> Response:
+    services = services_of(request)
+    credentials = await json_body(request, Credentials)
+    await services.accounts.check_login_rate(client_address(request))
+    account, token = await services.accounts.login(credentials.username, credentials.password)
+    return session_response(request, account, token)
+
+
+@handles_errors
+async def logout(request: Request) -> Response:
+    await current_account(request)
+    token = bearer_token(request)
+    assert token is not None
+    await services_of(request).accounts.logout(token)
+    response = JSONResponse({"ok": True})
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@handles_errors
+async def me(request: Request) -> Response:
+    return JSONResponse({"user": user_data(await current_account(request))})
+
+
+@handles_errors
+async def wallet(request: Request) -> Response:
+    services = services_of(request)
+    account = await current_account(request)
+    snapshot = await services.wallet.balances(account.id)
+    balances = {code: snapshot.balances.get(code, 0) for code in services.settings.currencies}
+    return JSONResponse(
+        {
+            "balances": balances,
+            "version": snapshot.version,
+            "currencies": services.settings.currencies,
+        }
+    )
+
+
+@handles_errors
+async def transactions(request: Request) -> Response:
+    services = services_of(request)
+    account = await current_account(request)
+    params = query(request, TransactionsParams, ("limit", "before"))
+    items = await services.wallet.transactions(
+        account.id, limit=params.limit, before=params.before, game=params.game
+    )
+    next_before = items[-1]["id"] if len(items) == params.limit else None
+    return JSONResponse({"items": items, "next_before": next_before})
+
+
+@handles_errors
+async def faucet(request: Request) -> Response:
+    """Play-money top-up, at most once per interval (the interval names the key)."""
+    services = services_of(request)
+    settings = services.settings
+    account = await current_account(request)
+    window = int(time.time()) // settings.faucet_interval_s
+    movement = await services.wallet.credit(
+        account.id,
+        settings.faucet_amount,
+        settings.faucet_currency,
+        key=f"faucet:{window}",
+        kind="deposit",
+        ref="faucet",
+    )
+    if movement.replayed:
+        wait_s = (window + 1) * settings.faucet_interval_s - int(time.time())
+        raise CroupierError(ErrorCode.RATE_LIMITED, f"the faucet refills in {wait_s} s")
+    return JSONResponse({"tx": movement.tx, "balance": movement.balance})
+
+
+def require_admin(request: Request) -> None:
+    """FORBIDDEN unless the request carries the configured admin token."""
+    expected = services_of(request).settings.admin_token
+    given = bearer_token(request) or ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise CroupierError(ErrorCode.FORBIDDEN, "admin token required")
+
+
+@handles_errors
+async def admin_credit(request: Request) -> Response:
+    require_admin(request)
+    adjustment = await json_body(request, Adjustment)
+    movement = await services_of(request).wallet.credit(
+        adjustment.user,
+        adjustment.amount,
+        adjustment.currency,
+        key=f"admin:{adjustment.key}",
+        kind="adjust",
+        ref=adjustment.reason,
+    )
+    return JSONResponse(
+        {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
+    )
+
+
+@handles_errors
+async def admin_debit(request: Request) -> Response:
+    require_admin(request)
+    adjustment = await json_body(request, Adjustment)
+    movement = await services_of(request).wallet.debit(
+        adjustment.user,
+        adjustment.amount,
+        adjustment.currency,
+        key=f"admin:{adjustment.key}",
+        kind="adjust",
+        ref=adjustment.reason,
+    )
+    return JSONResponse(
+        {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await services_of(request).redis.ping()
+    except Exception as error:  # any failure means not ready
+        return JSONResponse({"ok": False, "error": str(error)}, status_code=503)
+    return JSONResponse({"ok": True})
+
+
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(services_of(request).metrics.render())
+
+
+routes = [
+    Route("/api/auth/guest", guest, methods=["POST"]),
+    Route("/api/auth/register", register, methods=["POST"]),
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/me", me),
+    Route("/api/wallet", wallet),
+    Route("/api/transactions", transactions),
+    Route("/api/wallet/faucet", faucet, methods=["POST"]),
+    Route("/api/admin/credit", admin_credit, methods=["POST"]),
+    Route("/api/admin/debit", admin_debit, methods=["POST"]),
+    Route("/healthz", healthz),
+    Route("/readyz", readyz),
+    Route("/metrics", metrics),
+]

@@ -1,0 +1,60 @@
+"""The Starlette application and its lifespan."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from server.api import routes
+from server.config import Settings
+from server.embedded_redis import EmbeddedRedis
+from server.redis_client import connect
+from server.services import Services
+from server.ws import websocket_endpoint
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """A Croupier app; it owns Redis (embedded if no URL), the pub/sub hub and loops."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedRedis | None = None
+        url = settings.redis_url
+        if url is None:
+            embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
+            url = await embedded.start()
+        redis = connect(url, settings.redis_pool_size)
+        services = Services.build(settings, redis)
+        app.state.services = services
+        hub = asyncio.create_task(services.hub.run(), name="pubsub-hub")
+        log.info("croupier ready on redis %s", url)
+        try:
+            yield
+        finally:
+            hub.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hub
+            await services.hub.close()
+            await redis.aclose()
+            if embedded is not None:
+                await embedded.stop()
+
+    return Starlette(
+        routes=[
+            *routes,
+            WebSocketRoute("/ws", websocket_endpoint),
+            Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,89 @@
+"""Configuration from the environment (pydantic-settings).
+
+`REDIS_URL`, `HOST` and `PORT` keep their conventional names; everything else
+is read from `CROUPIER_*` variables. Structured settings (currencies, limits)
+are JSON.
+"""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_AMOUNT = 2**53 - 1
+"""Largest amount or balance in minor units: Lua numbers are doubles."""
+
+PositiveAmount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+
+
+class BetLimits(BaseModel):
+    """Per-currency bet limits, in minor units."""
+
+    min_bet: PositiveAmount = 1
+    max_bet: PositiveAmount = MAX_AMOUNT
+    max_payout: PositiveAmount = MAX_AMOUNT
+
+
+class Settings(BaseSettings):
+    """Every knob of a Croupier process. See README.md, "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="CROUPIER_", extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CROUPIER_REDIS_URL")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "CROUPIER_HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CROUPIER_PORT"))
+    redis_pool_size: Annotated[int, Field(ge=2, le=10_000)] = 64
+
+    # Money
+    currencies: dict[str, Annotated[int, Field(ge=0, le=18)]] = {"PLAY": 2, "BTC": 8}
+    """Currency code -> number of decimals of its minor unit."""
+    starting_balance: dict[str, Annotated[int, Field(ge=0, le=MAX_AMOUNT)]] = {"PLAY": 100_000}
+    faucet_currency: str = "PLAY"
+    faucet_amount: PositiveAmount = 100_000
+    faucet_interval_s: Annotated[int, Field(ge=1)] = 60
+    limits: dict[str, BetLimits] = {
+        "PLAY": BetLimits(min_bet=1, max_bet=100_000_000, max_payout=10_000_000_000),
+        "BTC": BetLimits(min_bet=100, max_bet=100_000_000, max_payout=10_000_000_000),
+    }
+    idempotency_ttl_s: Annotated[int, Field(ge=86_400)] = 86_400 * 2
+
+    # Accounts
+    admin_token: str | None = None
+    session_ttl_s: Annotated[int, Field(ge=60)] = 7 * 86_400
+    cookie_secure: bool = False
+    login_attempts_per_minute: Annotated[int, Field(ge=1)] = 20
+
+    # WebSocket
+    allowed_origins: list[str] = []
+    """Origins allowed to open /ws; empty means same host only, ["*"] allows any."""
+    max_frame_bytes: Annotated[int, Field(ge=256)] = 16 * 1024
+    rate_limit_per_s: Annotated[float, Field(gt=0)] = 100.0
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 200
+    send_queue_size: Annotated[int, Field(ge=8)] = 512
+    ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
+
+    # Embedded Redis and logs
+    data_dir: Path = Path("data")
+    appendfsync: Literal["always", "everysec"] = "always"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    user_lock_ttl_ms: Annotated[int, Field(ge=100)] = 10_000
+
+    @model_validator(mode="after")
+    def _check_currencies(self) -> "Settings":
+        names = set(self.currencies)
+        for field in ("starting_balance", "limits"):
+            unknown = set(getattr(self, field)) - names
+            if unknown:
+                raise ValueError(f"{field} names unknown currencies: {sorted(unknown)}")
+        if self.faucet_currency not in names:
+            raise ValueError(f"faucet_currency {self.faucet_currency!r} is not a currency")
+        return self
+
+    @cached_property
+    def bet_limits(self) -> dict[str, BetLimits]:
+        """Limits for every currency, defaults where none are configured."""
+        return {code: self.limits.get(code, BetLimits()) for code in self.currencies}

@@ -1,0 +1,65 @@
+"""Error codes of the HTTP API and the WebSocket protocol."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable, machine-readable error codes (documented in README.md)."""
+
+    BAD_JSON = "BAD_JSON"
+    BAD_REQUEST = "BAD_REQUEST"
+    UNKNOWN_OP = "UNKNOWN_OP"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    UNKNOWN_CURRENCY = "UNKNOWN_CURRENCY"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    USERNAME_TAKEN = "USERNAME_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    TX_NOT_OPEN = "TX_NOT_OPEN"
+    RATE_LIMITED = "RATE_LIMITED"
+    FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
+    BUSY = "BUSY"
+    INTERNAL = "INTERNAL"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.BAD_JSON: 400,
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNKNOWN_OP: 404,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.INSUFFICIENT_FUNDS: 409,
+    ErrorCode.INVALID_AMOUNT: 400,
+    ErrorCode.UNKNOWN_CURRENCY: 400,
+    ErrorCode.LIMIT_EXCEEDED: 409,
+    ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.USERNAME_TAKEN: 409,
+    ErrorCode.INVALID_CREDENTIALS: 401,
+    ErrorCode.TX_NOT_OPEN: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.FRAME_TOO_LARGE: 413,
+    ErrorCode.BUSY: 503,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+class CroupierError(Exception):
+    """A failure to report to the client with a code, a message and maybe a field."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str]:
+        """The `error` object of a reply."""
+        error = {"code": self.code.value, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return error

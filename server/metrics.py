@@ -1,0 +1,41 @@
+"""A few Prometheus counters and gauges, rendered in the text exposition format."""
+
+from collections import Counter
+
+
+class Metrics:
+    """Process-local counters; each instance exposes its own at /metrics."""
+
+    def __init__(self) -> None:
+        self.ws_connections = 0
+        self.ws_requests: Counter[tuple[str, str]] = Counter()
+        self.ws_closed: Counter[str] = Counter()
+        self.pubsub_reconnects = 0
+
+    def request(self, op: str, outcome: str) -> None:
+        """Count one WebSocket request by op and outcome (`ok` or an error code)."""
+        self.ws_requests[(op, outcome)] += 1
+
+    def render(self) -> str:
+        """The metrics as Prometheus text."""
+        lines = [
+            "# HELP croupier_ws_connections Open WebSocket connections on this instance.",
+            "# TYPE croupier_ws_connections gauge",
+            f"croupier_ws_connections {self.ws_connections}",
+            "# HELP croupier_ws_requests_total WebSocket requests by op and outcome.",
+            "# TYPE croupier_ws_requests_total counter",
+        ]
+        for (op, outcome), count in sorted(self.ws_requests.items()):
+            lines.append(f'croupier_ws_requests_total{{op="{op}",outcome="{outcome}"}} {count}')
+        lines += [
+            "# HELP croupier_ws_closed_total WebSockets closed by the server, by reason.",
+            "# TYPE croupier_ws_closed_total counter",
+        ]
+        for reason, count in sorted(self.ws_closed.items()):
+            lines.append(f'croupier_ws_closed_total{{reason="{reason}"}} {count}')
+        lines += [
+            "# HELP croupier_pubsub_reconnects_total Reconnections of the pub/sub listener.",
+            "# TYPE croupier_pubsub_reconnects_total counter",
+            f"croupier_pubsub_reconnects_total {self.pubsub_reconnects}",
+        ]
+        return "\n".join(lines) + "\n"

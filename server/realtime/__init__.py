@@ -1,0 +1,1 @@
+"""Real-time delivery: per-socket send queues and the Redis pub/sub hub."""

@@ -1,0 +1,170 @@
+"""Fan-out of Redis pub/sub messages to the sockets of this process.
+
+One pub/sub connection per process. A user's channel is subscribed while the
+user has at least one socket here and unsubscribed when the last one leaves;
+the public channel is always subscribed. Messages are forwarded as the exact
+bytes that were published: nothing is decoded or re-encoded on the way.
+
+Pub/sub is at-most-once: after the listener reconnects it pushes a fresh
+balance snapshot to every local socket, and each event's version lets tabs
+drop what they have already seen.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from server.metrics import Metrics
+from server.realtime.connection import Connection
+from server.wallet import Balances, UserKeys, Wallet
+
+log = logging.getLogger(__name__)
+
+PUBLIC_CHANNEL = "croupier:public"
+_MAX_BACKOFF_S = 5.0
+
+
+def balance_frames(balances: Balances, reason_type: str = "snapshot") -> list[str]:
+    """One `balance` event per currency for a snapshot of a user's wallet."""
+    return [
+        json.dumps(
+            {
+                "event": "balance",
+                "data": {
+                    "currency": currency,
+                    "balance": amount,
+                    "version": balances.version,
+                    "reason": {"type": reason_type, "game": None, "ref": None},
+                },
+            },
+            separators=(",", ":"),
+        )
+        for currency, amount in sorted(balances.balances.items())
+    ]
+
+
+class Hub:
+    """Routes per-user and public messages to the local connections."""
+
+    def __init__(self, redis: Redis, wallet: Wallet, metrics: Metrics) -> None:
+        self._redis = redis
+        self._wallet = wallet
+        self._metrics = metrics
+        self._pubsub: PubSub = redis.pubsub()
+        self._users: dict[str, set[Connection]] = {}
+        self._everyone: set[Connection] = set()
+        self._confirmed: dict[str, asyncio.Event] = {}
+        self._subscriptions = asyncio.Lock()
+
+    @property
+    def connections(self) -> Iterable[Connection]:
+        return self._everyone
+
+    def join(self, connection: Connection) -> None:
+        """Receive public events on this socket."""
+        self._everyone.add(connection)
+
+    async def attach(self, connection: Connection, user_id: str) -> None:
+        """Route `user_id`'s events to this socket; subscribed before it returns."""
+        async with self._subscriptions:
+            sockets = self._users.setdefault(user_id, set())
+            sockets.add(connection)
+            if len(sockets) == 1:
+                await self._subscribe(UserKeys(user_id).events)
+
+    async def leave(self, connection: Connection) -> None:
+        """Forget a closed socket; unsubscribe its user if it was the last one here."""
+        self._everyone.discard(connection)
+        user_id = connection.user_id
+        if user_id is None:
+            return
+        async with self._subscriptions:
+            sockets = self._users.get(user_id)
+            if sockets is None:
+                return
+            sockets.discard(connection)
+            if not sockets:
+                del self._users[user_id]
+                await self._pubsub.unsubscribe(UserKeys(user_id).events)
+
+    async def publish_public(self, frame: str) -> None:
+        """Send a frame to every socket of every instance."""
+        await self._redis.publish(PUBLIC_CHANNEL, frame)
+
+    def broadcast_local(self, frame: str) -> None:
+        """Send a frame to every socket of this instance (same string to all)."""
+        for connection in self._everyone:
+            connection.send(frame)
+
+    async def _subscribe(self, channel: str) -> None:
+        confirmed = self._confirmed[channel] = asyncio.Event()
+        await self._pubsub.subscribe(channel)
+        try:
+            await asyncio.wait_for(confirmed.wait(), timeout=10)
+        finally:
+            self._confirmed.pop(channel, None)
+
+    async def run(self) -> None:
+        """Listen until cancelled; on a Redis failure back off, reconnect and resync."""
+        await self._pubsub.subscribe(PUBLIC_CHANNEL)
+        backoff = 0.05
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                self._metrics.pubsub_reconnects += 1
+                log.warning("pub/sub connection lost (%s); retrying in %.2fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                try:
+                    await self._resubscribe()
+                    await self._resync()
+                    backoff = 0.05
+                except (RedisError, OSError) as retry_error:
+                    log.warning("pub/sub reconnect failed: %s", retry_error)
+
+    async def close(self) -> None:
+        """Close the pub/sub connection."""
+        await self._pubsub.aclose()
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self._pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            kind, channel = message["type"], message["channel"]
+            if kind == "subscribe":
+                event = self._confirmed.get(channel)
+                if event is not None:
+                    event.set()
+            elif kind == "message":
+                self._deliver(channel, message["data"])
+
+    def _deliver(self, channel: str, data: str) -> None:
+        if channel == PUBLIC_CHANNEL:
+            self.broadcast_local(data)
+            return
+        user_id = channel[3 : channel.index("}")]  # "{u:<id>}:events"
+        for connection in self._users.get(user_id, ()):
+            connection.send(data)
+
+    async def _resubscribe(self) -> None:
+        # redis-py re-subscribes the channels it knows when it reconnects; make
+        # sure every user with a socket here is among them.
+        async with self._subscriptions:
+            channels = [UserKeys(user_id).events for user_id in self._users]
+            await self._pubsub.subscribe(PUBLIC_CHANNEL, *channels)
+
+    async def _resync(self) -> None:
+        for user_id, sockets in list(self._users.items()):
+            frames = balance_frames(await self._wallet.balances(user_id))
+            for connection in list(sockets):
+                for frame in frames:
+                    connection.send(frame)

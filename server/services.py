@@ -1,0 +1,43 @@
+"""The long-lived parts of a process, created and closed by the app's lifespan."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server.auth import Accounts
+from server.config import Settings
+from server.metrics import Metrics
+from server.realtime.hub import Hub
+from server.wallet import UserLocks, Wallet, WalletScripts
+
+
+@dataclass
+class Services:
+    """Everything a request handler may use."""
+
+    settings: Settings
+    redis: Redis
+    wallet: Wallet
+    locks: UserLocks
+    accounts: Accounts
+    hub: Hub
+    metrics: Metrics
+    validation_context: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, redis: Redis) -> "Services":
+        """Wire the parts together on one Redis client."""
+        scripts = WalletScripts.register(redis)
+        wallet = Wallet(redis, scripts, settings.idempotency_ttl_s)
+        metrics = Metrics()
+        return cls(
+            settings=settings,
+            redis=redis,
+            wallet=wallet,
+            locks=UserLocks(redis, scripts, settings.user_lock_ttl_ms),
+            accounts=Accounts(redis, wallet, settings),
+            hub=Hub(redis, wallet, metrics),
+            metrics=metrics,
+            validation_context={"currencies": settings.currencies},
+        )

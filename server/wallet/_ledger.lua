@@ -1,0 +1,109 @@
+-- Shared helpers of the wallet scripts. This file is not a script: it is
+-- prepended to each wallet script when the script is loaded, so the helpers
+-- run inside that script's atomic execution.
+--
+-- Numbers in Lua are doubles: every amount and balance stays below 2^53 and is
+-- formatted with %d, never tostring() (which would print 1e+15 or -0).
+
+local MAX_AMOUNT = 9007199254740991
+
+-- A canonical decimal integer string in [lo, 2^53-1], or nil.
+local function parse_int(s, lo)
+  if type(s) ~= 'string' or #s > 16 or not string.find(s, '^%d+$') then return nil end
+  if #s > 1 and string.sub(s, 1, 1) == '0' then return nil end
+  local n = tonumber(s)
+  if n < lo or n > MAX_AMOUNT then return nil end
+  return n
+end
+
+local function fmt_int(n)
+  return string.format('%d', n)
+end
+
+local function json_str(s)
+  if s == nil or s == '' then return 'null' end
+  return cjson.encode(s)
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Ledger entries are stored as JSON built here field by field (cjson would
+-- print large integers in exponent form).
+local function entry_json(e)
+  return '{"id":' .. fmt_int(e.id)
+    .. ',"user":' .. json_str(e.user)
+    .. ',"type":' .. json_str(e.type)
+    .. ',"amount":' .. fmt_int(e.amount)
+    .. ',"currency":' .. json_str(e.currency)
+    .. ',"game":' .. json_str(e.game)
+    .. ',"ref":' .. json_str(e.ref)
+    .. ',"status":' .. json_str(e.status)
+    .. ',"balance_after":' .. fmt_int(e.balance_after)
+    .. ',"created_at":' .. fmt_int(e.created_at) .. '}'
+end
+
+local function load_entry(ledger, id)
+  local raw = redis.call('HGET', ledger, fmt_int(id))
+  if not raw then return nil end
+  local e = cjson.decode(raw)
+  if e.game == cjson.null then e.game = '' end
+  if e.ref == cjson.null then e.ref = '' end
+  return e
+end
+
+local function save_entry(ledger, e)
+  local json = entry_json(e)
+  redis.call('HSET', ledger, fmt_int(e.id), json)
+  return json
+end
+
+-- The stored result of an idempotency key: nil when the key is new, false when
+-- it was used with other arguments, else the first result.
+local function idem_lookup(idem_key, fingerprint)
+  local stored = redis.call('GET', idem_key)
+  if not stored then return nil end
+  local sep = string.find(stored, '\n', 1, true)
+  if string.sub(stored, 1, sep - 1) ~= fingerprint then return false end
+  return string.sub(stored, sep + 1)
+end
+
+local function idem_store(idem_key, fingerprint, result, ttl_s)
+  redis.call('SET', idem_key, fingerprint .. '\n' .. result, 'EX', ttl_s)
+end
+
+local function balance_of(wallet, currency)
+  return tonumber(redis.call('HGET', wallet, currency) or '0')
+end
+
+local function current_version(wallet)
+  return tonumber(redis.call('HGET', wallet, 'version') or '0')
+end
+
+-- Moves `delta` on the balance, appends the ledger entry with the next version
+-- as its id, indexes it by game and publishes the balance event. Call only
+-- after every check has passed: nothing may fail after the first write.
+-- Returns the entry's JSON and the new balance and version.
+local function apply(wallet, ledger, index, channel, user, currency, delta, kind, game, ref, status)
+  local balance = redis.call('HINCRBY', wallet, currency, fmt_int(delta))
+  local version = redis.call('HINCRBY', wallet, 'version', 1)
+  local json = save_entry(ledger, {
+    id = version, user = user, type = kind, amount = delta, currency = currency,
+    game = game, ref = ref, status = status, balance_after = balance, created_at = now_ms(),
+  })
+  if game ~= '' then
+    redis.call('ZADD', index, 0, game .. ':' .. string.format('%015d', version))
+  end
+  redis.call('PUBLISH', channel, '{"event":"balance","data":{"currency":' .. json_str(currency)
+    .. ',"balance":' .. fmt_int(balance) .. ',"version":' .. fmt_int(version)
+    .. ',"reason":{"type":' .. json_str(kind) .. ',"game":' .. json_str(game)
+    .. ',"ref":' .. json_str(ref) .. '}}}')
+  return json, balance, version
+end
+
+local function result_json(tx_json, balance, version)
+  return '{"tx":' .. tx_json .. ',"balance":' .. fmt_int(balance)
+    .. ',"version":' .. fmt_int(version) .. '}'
+end

@@ -1,0 +1,49 @@
+"""Redis key names. Every key of a user carries the hash tag {u:<id>}, so all
+of them live in one Redis Cluster slot and one script may touch them all."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class UserKeys:
+    """The Redis keys and pub/sub channel of one user."""
+
+    user_id: str
+
+    @property
+    def tag(self) -> str:
+        return f"{{u:{self.user_id}}}"
+
+    @property
+    def wallet(self) -> str:
+        """Hash: currency -> balance in minor units, plus `version`."""
+        return f"{self.tag}:wallet"
+
+    @property
+    def ledger(self) -> str:
+        """Hash: entry id (= the version it created) -> entry JSON."""
+        return f"{self.tag}:ledger"
+
+    @property
+    def ledger_index(self) -> str:
+        """Sorted set (lexicographic): `<game>:<id padded to 15 digits>`."""
+        return f"{self.tag}:ledger:idx"
+
+    @property
+    def profile(self) -> str:
+        """Hash: id, name, kind, created_at and the password hash if registered."""
+        return f"{self.tag}:profile"
+
+    @property
+    def lock(self) -> str:
+        """String: token of the flow that holds this user's lock."""
+        return f"{self.tag}:lock"
+
+    @property
+    def events(self) -> str:
+        """Pub/sub channel of this user's balance and game events."""
+        return f"{self.tag}:events"
+
+    def idempotency(self, key: str) -> str:
+        """String: fingerprint and first result of an operation key."""
+        return f"{self.tag}:idem:{key}"

@@ -1,0 +1,38 @@
+-- settle: close an open bet, crediting its payout (if any) as a "win" entry.
+-- KEYS[1] wallet hash {u:ID}:wallet      KEYS[2] ledger hash {u:ID}:ledger
+-- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:<key>
+-- ARGV[1] user id   ARGV[2] id of the bet entry   ARGV[3] payout (integer >= 0)
+-- ARGV[4] idempotency TTL in seconds   ARGV[5] balance events channel
+-- Returns {'ok', result} or {'replay', result} with result the JSON
+-- {"bet": settled bet entry, "tx": win entry or null, "balance": n, "version": n};
+-- or {CODE, message} with CODE one of INVALID_AMOUNT, IDEMPOTENCY_CONFLICT,
+-- TX_NOT_OPEN (no such bet, or already settled or rolled back), LIMIT_EXCEEDED.
+local user = ARGV[1]
+local bet_id = parse_int(ARGV[2], 1)
+local payout = parse_int(ARGV[3], 0)
+if not payout then return {'INVALID_AMOUNT', 'payout must be an integer in [0, 2^53-1]'} end
+
+local fingerprint = 'settle|' .. ARGV[2] .. '|' .. ARGV[3]
+local previous = idem_lookup(KEYS[4], fingerprint)
+if previous == false then return {'IDEMPOTENCY_CONFLICT', 'key was used for another operation'} end
+if previous then return {'replay', previous} end
+
+local bet = bet_id and load_entry(KEYS[2], bet_id)
+if not bet or bet.type ~= 'bet' or bet.status ~= 'open' then
+  return {'TX_NOT_OPEN', 'transaction ' .. ARGV[2] .. ' is not an open bet'}
+end
+if balance_of(KEYS[1], bet.currency) + payout > MAX_AMOUNT then
+  return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
+end
+
+bet.status = 'settled'
+local bet_json = save_entry(KEYS[2], bet)
+local tx, balance, version = 'null', balance_of(KEYS[1], bet.currency), current_version(KEYS[1])
+if payout > 0 then
+  tx, balance, version = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[5], user, bet.currency,
+    payout, 'win', bet.game, bet.ref, 'done')
+end
+local result = '{"bet":' .. bet_json .. ',"tx":' .. tx .. ',"balance":' .. fmt_int(balance)
+  .. ',"version":' .. fmt_int(version) .. '}'
+idem_store(KEYS[4], fingerprint, result, ARGV[4])
+return {'ok', result}

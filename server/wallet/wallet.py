@@ -1,0 +1,174 @@
+"""The wallet: every balance change is one atomic Lua script.
+
+Each script checks everything first, then moves the balance, appends the
+ledger entry (its id is the user's new version number), stores the result
+under the operation's idempotency key and publishes the `balance` event, all
+in one atomic step. Python never reads a balance to write it back.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+from redis.asyncio import Redis
+
+from server.config import MAX_AMOUNT
+from server.errors import CroupierError, ErrorCode
+from server.wallet.keys import UserKeys
+from server.wallet.scripts import WalletScripts
+
+DebitKind = Literal["bet", "adjust"]
+CreditKind = Literal["win", "refund", "deposit", "adjust"]
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+GAME_NAME = re.compile(r"^[a-z0-9_\-]{1,32}$")
+VERSION_FIELD = "version"
+
+
+class LedgerEntry(TypedDict):
+    """One line of a user's ledger, as stored and as sent to clients."""
+
+    id: int
+    user: str
+    type: str
+    amount: int
+    currency: str
+    game: str | None
+    ref: str | None
+    status: str
+    balance_after: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """What a wallet operation did (or, if `replayed`, did the first time)."""
+
+    tx: LedgerEntry | None
+    balance: int
+    version: int
+    replayed: bool
+    bet: LedgerEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    """A consistent snapshot of one user's balances."""
+
+    balances: dict[str, int]
+    version: int
+
+
+def check_amount(value: object, field: str = "amount") -> int:
+    """An amount in minor units: an int (not a bool) in [1, 2**53-1]."""
+    if type(value) is not int or not 1 <= value <= MAX_AMOUNT:
+        raise CroupierError(
+            ErrorCode.INVALID_AMOUNT,
+            f"{field} must be an integer number of minor units in [1, {MAX_AMOUNT}]",
+            field,
+        )
+    return value
+
+
+def check_key(key: str) -> str:
+    """An idempotency key: 1-128 characters of [A-Za-z0-9_.:-]."""
+    if not IDEMPOTENCY_KEY.match(key):
+        raise CroupierError(ErrorCode.BAD_REQUEST, "key must be 1-128 of [A-Za-z0-9_.:-]", "key")
+    return key
+
+
+class Wallet:
+    """One wallet per user, shared by every game, in minor units per currency."""
+
+    def __init__(self, redis: Redis, scripts: WalletScripts, idempotency_ttl_s: int) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._ttl = str(idempotency_ttl_s)
+
+    async def balances(self, user: str) -> Balances:
+        """Current balances and version (one atomic HGETALL)."""
+        raw: dict[str, str] = await self._redis.hgetall(UserKeys(user).wallet)
+        version = int(raw.pop(VERSION_FIELD, 0))
+        return Balances({code: int(value) for code, value in raw.items()}, version)
+
+    async def debit(
+        self,
+        user: str,
+        amount: int,
+        currency: str,
+        *,
+        key: str,
+        game: str = "",
+        ref: str = "",
+        kind: DebitKind = "bet",
+    ) -> Movement:
+        """Take `amount`; INSUFFICIENT_FUNDS unless the balance covers it.
+
+        A `bet` debit opens a bet (status "open") for `settle` or `rollback`.
+        """
+        args = [user, currency, str(check_amount(amount)), kind, game, ref]
+        return await self._run(self._scripts.debit, user, key, args)
+
+    async def credit(
+        self,
+        user: str,
+        amount: int,
+        currency: str,
+        *,
+        key: str,
+        kind: CreditKind,
+        game: str = "",
+        ref: str = "",
+    ) -> Movement:
+        """Add `amount` as a win, refund, deposit or adjustment."""
+        args = [user, currency, str(check_amount(amount)), kind, game, ref]
+        return await self._run(self._scripts.credit, user, key, args)
+
+    async def settle(self, user: str, bet_id: int, payout: int, *, key: str) -> Movement:
+        """Close an open bet, paying `payout` (0 for a loss) as a `win` entry."""
+        if payout != 0:
+            check_amount(payout, "payout")
+        return await self._run(self._scripts.settle, user, key, [user, str(bet_id), str(payout)])
+
+    async def rollback(self, user: str, tx_id: int, *, key: str) -> Movement:
+        """Reverse an open bet: refund it and mark it `rolled_back`."""
+        return await self._run(self._scripts.rollback, user, key, [user, str(tx_id)])
+
+    async def transactions(
+        self, user: str, *, limit: int = 50, before: int | None = None, game: str | None = None
+    ) -> list[LedgerEntry]:
+        """Ledger entries newest first, with ids below `before`, of one game if given."""
+        keys = UserKeys(user)
+        if game is None:
+            top = before - 1 if before is not None else await self._version(keys)
+            ids = [str(i) for i in range(top, max(top - limit, 0), -1)]
+        else:
+            upper = f"({game}:{before:015d}" if before is not None else f"[{game}:~"
+            members = await self._redis.zrevrangebylex(
+                keys.ledger_index, upper, f"[{game}:", start=0, num=limit
+            )
+            ids = [member.rpartition(":")[2].lstrip("0") for member in members]
+        if not ids:
+            return []
+        raw = await self._redis.hmget(keys.ledger, ids)
+        return [json.loads(entry) for entry in raw if entry is not None]
+
+    async def _version(self, keys: UserKeys) -> int:
+        value = await self._redis.hget(keys.wallet, VERSION_FIELD)
+        return int(value or 0)
+
+    async def _run(self, script: Any, user: str, key: str, args: list[str]) -> Movement:
+        keys = UserKeys(user)
+        redis_keys = [keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(check_key(key))]
+        status, payload = await script(keys=redis_keys, args=[*args, self._ttl, keys.events])
+        if status not in ("ok", "replay"):
+            raise CroupierError(ErrorCode(status), payload)
+        result = json.loads(payload)
+        return Movement(
+            tx=result["tx"],
+            balance=result["balance"],
+            version=result["version"],
+            replayed=status == "replay",
+            bet=result.get("bet"),
+        )

@@ -1,0 +1,168 @@
+"""The /ws endpoint: handshake checks, the receive loop and request dispatch.
+
+Per socket: frames over `max_frame_bytes` answer FRAME_TOO_LARGE, frames past
+the rate limit answer RATE_LIMITED, and a client that keeps flooding (as many
+refused frames as the burst allows) is closed with 1008. Requests run
+concurrently (at most MAX_IN_FLIGHT per socket) except `inline` ops such as
+`auth`, which finish before the next frame is read.
+"""
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.errors import CroupierError, ErrorCode
+from server.ops import OPS, Op, authenticate
+from server.protocol import dumps, parse_json_object, parse_params, take_request_id
+from server.realtime.connection import CLOSE_POLICY, Connection
+from server.realtime.ratelimit import TokenBucket
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "croupier_session"
+MAX_IN_FLIGHT = 32
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """Browsers send Origin: it must be listed, or match the Host when none are."""
+    origin = websocket.headers.get("origin")
+    if origin is None or "*" in allowed:
+        return True
+    if allowed:
+        return origin.rstrip("/") in {entry.rstrip("/") for entry in allowed}
+    return urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+def reply_error(request_id: Any, error: CroupierError) -> str:
+    return dumps({"re": request_id, "ok": False, "error": error.to_dict()})
+
+
+class Session:
+    """The server side of one WebSocket."""
+
+    def __init__(self, services: Services, websocket: WebSocket) -> None:
+        settings = services.settings
+        self.services = services
+        self.connection = Connection(websocket, settings.send_queue_size)
+        self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self._flooded = 0
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        websocket = self.connection.websocket
+        services = self.services
+        if not origin_allowed(websocket, services.settings.allowed_origins):
+            services.metrics.ws_closed["origin"] += 1
+            await websocket.close(CLOSE_POLICY)
+            return
+        await websocket.accept()
+        services.metrics.ws_connections += 1
+        services.hub.join(self.connection)
+        writer = asyncio.create_task(self.connection.write_loop())
+        try:
+            await authenticate(services, self.connection, websocket.cookies.get(SESSION_COOKIE))
+            await self._receive_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            services.metrics.ws_connections -= 1
+            for task in self._tasks:
+                task.cancel()
+            await services.hub.leave(self.connection)
+            if not self.connection.closing:
+                writer.cancel()
+            await asyncio.gather(writer, *self._tasks, return_exceptions=True)
+
+    async def _receive_loop(self) -> None:
+        websocket = self.connection.websocket
+        while not self.connection.closing:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self._refuse(CroupierError(ErrorCode.BAD_REQUEST, "send JSON in text frames"))
+                continue
+            await self._handle_frame(text)
+
+    async def _handle_frame(self, text: str) -> None:
+        settings = self.services.settings
+        if not self._bucket.take():
+            self._flooded += 1
+            self._refuse(CroupierError(ErrorCode.RATE_LIMITED, "too many messages, slow down"))
+            if self._flooded >= settings.rate_limit_burst:
+                self.services.metrics.ws_closed["flood"] += 1
+                self.connection.close(CLOSE_POLICY, "rate limit exceeded")
+            return
+        self._flooded = 0
+        request_id = None
+        try:
+            limit = settings.max_frame_bytes
+            if len(text) > limit // 4 and len(text.encode()) > limit:
+                raise CroupierError(
+                    ErrorCode.FRAME_TOO_LARGE, f"frames are limited to {limit} bytes"
+                )
+            request = parse_json_object(text)
+            request_id = take_request_id(request)
+            op_name, op = self._route(request)
+        except CroupierError as error:
+            self._refuse(error, request_id)
+            return
+        if op.inline:
+            await self._execute(op_name, request_id, op, request)
+            return
+        await self._in_flight.acquire()
+        task = asyncio.create_task(self._execute(op_name, request_id, op, request))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight.release()
+
+    def _route(self, request: dict[str, Any]) -> tuple[str, Op]:
+        op_name = request.pop("op", None)
+        if not isinstance(op_name, str):
+            raise CroupierError(ErrorCode.BAD_REQUEST, "op: a string is required", "op")
+        op = OPS.get(op_name)
+        if op is None:
+            raise CroupierError(ErrorCode.UNKNOWN_OP, f"unknown op {op_name[:64]!r}", "op")
+        if op.needs_auth and self.connection.account is None:
+            raise CroupierError(ErrorCode.UNAUTHENTICATED, "send auth with a session token first")
+        return op_name, op
+
+    async def _execute(
+        self, op_name: str, request_id: Any, op: Op, request: dict[str, Any]
+    ) -> None:
+        services = self.services
+        try:
+            params = parse_params(op.params, request, services.validation_context)
+            data = await op.handler(services, self.connection, params)
+        except CroupierError as error:
+            services.metrics.request(op_name, error.code.value)
+            self.connection.send(reply_error(request_id, error))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("op %s failed", op_name)
+            services.metrics.request(op_name, ErrorCode.INTERNAL.value)
+            internal = CroupierError(ErrorCode.INTERNAL, "internal error; retry with the same key")
+            self.connection.send(reply_error(request_id, internal))
+            return
+        services.metrics.request(op_name, "ok")
+        self.connection.send(dumps({"re": request_id, "ok": True, "data": data}))
+
+    def _refuse(self, error: CroupierError, request_id: Any = None) -> None:
+        self.services.metrics.request("-", error.code.value)
+        self.connection.send(reply_error(request_id, error))
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    """Starlette endpoint for /ws."""
+    await Session(websocket.app.state.services, websocket).run()

@@ -1,0 +1,57 @@
+"""Fixtures: a private redis-server and real Croupier server processes.
+
+Nothing here touches a Redis the tests did not start: with no REDIS_URL the
+session starts its own redis-server on a temporary directory.
+"""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from server.embedded_redis import EmbeddedRedis
+from server.redis_client import connect
+from tests.servers import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"), "everysec")
+    url = await embedded.start()
+    yield url
+    await embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def server(redis_url: str, log_dir: Path) -> AsyncIterator[ServerProcess]:
+    process = await ServerProcess(log_dir, REDIS_URL=redis_url).start()
+    yield process
+    await process.stop()
+
+
+@pytest.fixture(scope="session")
+async def server_b(redis_url: str, log_dir: Path) -> AsyncIterator[ServerProcess]:
+    """A second instance on the same Redis."""
+    process = await ServerProcess(log_dir, REDIS_URL=redis_url).start()
+    yield process
+    await process.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client

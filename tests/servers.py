@@ -1,0 +1,64 @@
+"""Real Croupier servers for tests: `python -m server` in a child process."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from server.embedded_redis import free_port
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+class ServerProcess:
+    """One Croupier instance listening on a free loopback port."""
+
+    def __init__(self, log_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self._log_path = log_dir / f"server-{self.port}.log"
+        self._env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "CROUPIER_ADMIN_TOKEN": ADMIN_TOKEN,
+            "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
+            "CROUPIER_LOG_LEVEL": "warning",
+            **env,
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> "ServerProcess":
+        """Start the process and wait until /readyz answers."""
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: ASYNC220
+                [sys.executable, "-m", "server"], env=self._env, stdout=log, stderr=log
+            )
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"server exited: {self._log_path.read_text()}")
+                try:
+                    if (await client.get(f"{self.base_url}/readyz")).status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self._log_path.read_text()}")
+
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the process (SIGTERM: graceful; SIGKILL: a crash) and wait."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(sig)
+        await asyncio.to_thread(process.wait, 20)
+
+    def log_text(self) -> str:
+        return self._log_path.read_text()
