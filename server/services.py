@@ -1,5 +1,6 @@
 """The long-lived parts of a process, created and closed by the app's lifespan."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,6 +9,7 @@ from redis.asyncio import Redis
 from server.auth import Accounts
 from server.config import Settings
 from server.metrics import Metrics
+from server.realtime.connection import Connection
 from server.realtime.hub import Hub
 from server.wallet import UserLocks, Wallet, WalletScripts
 
@@ -24,6 +26,8 @@ class Services:
     hub: Hub
     metrics: Metrics
     validation_context: dict[str, Any] = field(default_factory=dict)
+    greeters: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
+    """Called for every new socket after it is accepted (e.g. to send a game's state)."""
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> "Services":

@@ -65,6 +65,8 @@ class Session:
         services.hub.join(self.connection)
         writer = asyncio.create_task(self.connection.write_loop())
         try:
+            for greet in services.greeters:
+                await greet(self.connection)
             await authenticate(services, self.connection, websocket.cookies.get(SESSION_COOKIE))
             await self._receive_loop()
         except WebSocketDisconnect:
