@@ -17,7 +17,8 @@ ADMIN_TOKEN = "test-admin-token"
 class ServerProcess:
     """One Croupier instance listening on a free loopback port."""
 
-    def __init__(self, log_dir: Path, **env: str) -> None:
+    def __init__(self, log_dir: Path, **env: str | None) -> None:
+        """`env` overrides the environment; a None value removes a variable."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
@@ -29,8 +30,12 @@ class ServerProcess:
             "CROUPIER_ADMIN_TOKEN": ADMIN_TOKEN,
             "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
             "CROUPIER_LOG_LEVEL": "warning",
-            **env,
         }
+        for name, value in env.items():
+            if value is None:
+                self._env.pop(name, None)
+            else:
+                self._env[name] = value
         self._process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> "ServerProcess":

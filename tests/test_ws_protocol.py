@@ -1,0 +1,184 @@
+"""The WebSocket protocol against a real server: auth, replies, every error code."""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.servers import ServerProcess
+from tests.wsclient import WsClient, new_guest
+
+
+async def test_auth_sends_balances_before_the_reply(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, user = await new_guest(http, server.base_url)
+    async with connect(server.ws_url) as socket:
+        await socket.send(json.dumps({"op": "auth", "id": 1, "token": token}))
+        first, second = json.loads(await socket.recv()), json.loads(await socket.recv())
+    assert first == {
+        "event": "balance",
+        "data": {
+            "currency": "PLAY", "balance": 100_000, "version": 1,
+            "reason": {"type": "snapshot", "game": None, "ref": None},
+        },
+    }  # fmt: skip
+    assert second == {"re": 1, "ok": True, "data": {"user": user}}
+
+
+async def test_session_cookie_authenticates_the_socket(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(
+        server.ws_url, additional_headers={"Cookie": f"croupier_session={token}"}
+    )
+    try:
+        wallet = await client.request("wallet")
+        assert wallet["balances"] == {"PLAY": 100_000, "BTC": 0}
+        assert wallet["currencies"] == {"PLAY": 2, "BTC": 8}
+    finally:
+        await client.close()
+
+
+async def test_unauthenticated_socket_may_only_auth_and_ping(server: ServerProcess) -> None:
+    client = await WsClient.open(server.ws_url)
+    try:
+        assert "pong" in await client.request("ping")
+        for op in ("wallet", "transactions"):
+            reply = await client.call(op)
+            assert reply["error"]["code"] == "UNAUTHENTICATED"
+        for token in ("nope", "x" * 300):
+            reply = await client.call("auth", token=token)
+            assert reply["ok"] is False
+        assert reply["error"]["code"] in {"UNAUTHENTICATED", "BAD_REQUEST"}
+    finally:
+        await client.close()
+
+
+async def test_revoked_token_no_longer_authenticates(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, _ = await new_guest(http, server.base_url)
+    response = await http.post(
+        f"{server.base_url}/api/auth/logout", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    client = await WsClient.open(server.ws_url)
+    try:
+        reply = await client.call("auth", token=token)
+        assert reply["error"]["code"] == "UNAUTHENTICATED"
+    finally:
+        await client.close()
+
+
+async def test_a_socket_cannot_switch_to_another_user(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    alice, _ = await new_guest(http, server.base_url)
+    bob, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, alice)
+    try:
+        reply = await client.call("auth", token=bob)
+        assert reply["error"]["code"] == "FORBIDDEN"
+    finally:
+        await client.close()
+
+
+BAD_FRAMES = [
+    ("{not json", "BAD_JSON", None),
+    ("[1, 2]", "BAD_REQUEST", None),
+    ('"just a string"', "BAD_REQUEST", None),
+    ('{"op": "teleport", "id": 1}', "UNKNOWN_OP", "op"),
+    ('{"id": 2}', "BAD_REQUEST", "op"),
+    ('{"op": 5, "id": 3}', "BAD_REQUEST", "op"),
+    ('{"op": "wallet", "id": {"x": 1}}', "BAD_REQUEST", "id"),
+    ('{"op": "wallet", "id": 4, "user": "someone-else"}', "BAD_REQUEST", "user"),
+    ('{"op": "transactions", "id": 5, "limit": "10"}', "BAD_REQUEST", "limit"),
+    ('{"op": "transactions", "id": 6, "limit": 0}', "BAD_REQUEST", "limit"),
+    ('{"op": "transactions", "id": 7, "limit": 1000}', "BAD_REQUEST", "limit"),
+    ('{"op": "transactions", "id": 8, "limit": 1.5}', "BAD_REQUEST", "limit"),
+    ('{"op": "transactions", "id": 9, "game": "Dice!"}', "BAD_REQUEST", "game"),
+    ('{"op": "transactions", "id": 10, "before": true}', "BAD_REQUEST", "before"),
+]
+
+
+@pytest.mark.parametrize(("frame", "code", "field"), BAD_FRAMES)
+async def test_bad_frames_get_a_specific_error_and_the_socket_stays_open(
+    server: ServerProcess, http: httpx.AsyncClient, frame: str, code: str, field: str | None
+) -> None:
+    token, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    try:
+        before = await client.request("wallet")
+        await client.send_raw(frame)
+        reply = await client.next_orphan()
+        assert reply["ok"] is False and reply["error"]["code"] == code, reply
+        assert reply["error"].get("field") == field
+        assert reply["error"]["message"]
+        assert await client.request("wallet") == before
+    finally:
+        await client.close()
+
+
+async def test_binary_and_oversized_frames_are_refused(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    try:
+        await client.send_raw(b'{"op": "ping"}')
+        assert (await client.next_orphan())["error"]["code"] == "BAD_REQUEST"
+        huge = json.dumps({"op": "ping", "id": 1, "pad": "x" * 20_000})
+        await client.send_raw(huge)
+        assert (await client.next_orphan())["error"]["code"] == "FRAME_TOO_LARGE"
+        assert "pong" in await client.request("ping")
+    finally:
+        await client.close()
+
+
+async def test_transactions_over_the_socket(server: ServerProcess, http: httpx.AsyncClient) -> None:
+    token, user = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    try:
+        page = await client.request("transactions", limit=10)
+        assert page["next_before"] is None
+        [signup] = page["items"]
+        assert signup["user"] == user["id"] and signup["type"] == "deposit"
+        assert signup["amount"] == 100_000 and signup["balance_after"] == 100_000
+    finally:
+        await client.close()
+
+
+async def test_flood_is_rate_limited_then_closed_with_1008(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, _ = await new_guest(http, server.base_url)
+    async with connect(server.ws_url) as socket:
+        await socket.send(json.dumps({"op": "auth", "id": 0, "token": token}))
+        frame = json.dumps({"op": "ping"})
+        codes: list[str] = []
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(2_000):
+                await socket.send(frame)
+            async with asyncio.timeout(10):
+                while True:
+                    message = json.loads(await socket.recv())
+                    if message.get("ok") is False:
+                        codes.append(message["error"]["code"])
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "RATE_LIMITED" in codes
+
+
+async def test_foreign_origin_is_rejected(server: ServerProcess) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(server.ws_url, origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403
+    same_host = f"http://127.0.0.1:{server.port}"
+    async with connect(server.ws_url, origin=same_host) as socket:  # type: ignore[arg-type]
+        await socket.send(json.dumps({"op": "ping", "id": 1}))
+        assert json.loads(await socket.recv())["ok"] is True
