@@ -12,6 +12,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server.api import routes
+from server.bets.http import routes as bet_routes
 from server.config import Settings
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
@@ -37,14 +38,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         redis = connect(url, settings.redis_pool_size)
         services = Services.build(settings, redis)
         app.state.services = services
-        hub = asyncio.create_task(services.hub.run(), name="pubsub-hub")
+        loops = [
+            asyncio.create_task(services.hub.run(), name="pubsub-hub"),
+            asyncio.create_task(services.bets.run_recovery(), name="bet-recovery"),
+            asyncio.create_task(
+                services.bets.run_live_feed(services.hub.publish_public), name="bets-live"
+            ),
+        ]
         log.info("croupier ready on redis %s", url)
         try:
             yield
         finally:
-            hub.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await hub
+            for loop in loops:
+                loop.cancel()
+            for loop in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
             await services.hub.close()
             await redis.aclose()
             if embedded is not None:
@@ -53,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *routes,
+            *bet_routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],

@@ -5,6 +5,7 @@ is read from `CROUPIER_*` variables. Structured settings (currencies, limits)
 are JSON.
 """
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
         "BTC": BetLimits(min_bet=100, max_bet=100_000_000, max_payout=10_000_000_000),
     }
     idempotency_ttl_s: Annotated[int, Field(ge=86_400)] = 86_400 * 2
+    limbo_max_target: Annotated[Decimal, Field(ge=2, le=1_000_000_000)] = Decimal(1_000_000)
 
     # Accounts
     admin_token: str | None = None

@@ -6,7 +6,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from games.instant import build_instant_games
 from server.auth import Accounts
+from server.bets.service import BetService
 from server.config import Settings
 from server.metrics import Metrics
 from server.realtime.connection import Connection
@@ -25,6 +27,7 @@ class Services:
     accounts: Accounts
     hub: Hub
     metrics: Metrics
+    bets: BetService
     validation_context: dict[str, Any] = field(default_factory=dict)
     greeters: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
     """Called for every new socket after it is accepted (e.g. to send a game's state)."""
@@ -43,5 +46,6 @@ class Services:
             accounts=Accounts(redis, wallet, settings),
             hub=Hub(redis, wallet, metrics),
             metrics=metrics,
+            bets=BetService(redis, settings, build_instant_games(settings.limbo_max_target)),
             validation_context={"currencies": settings.currencies},
         )

@@ -2,13 +2,15 @@
 
 Per socket: frames over `max_frame_bytes` answer FRAME_TOO_LARGE, frames past
 the rate limit answer RATE_LIMITED, and a client that keeps flooding (as many
-refused frames as the burst allows) is closed with 1008. Requests run
+refused frames as the burst, with no quiet second between them) is closed
+with 1008. Requests run
 concurrently (at most MAX_IN_FLIGHT per socket) except `inline` ops such as
 `auth`, which finish before the next frame is read.
 """
 
 import asyncio
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "croupier_session"
 MAX_IN_FLIGHT = 32
+FLOOD_QUIET_S = 1.0
+"""Rate-limited frames count towards a flood until the client keeps quiet this long."""
 
 
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
@@ -50,6 +54,7 @@ class Session:
         self.connection = Connection(websocket, settings.send_queue_size)
         self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._flooded = 0
+        self._last_refusal = 0.0
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -95,13 +100,16 @@ class Session:
     async def _handle_frame(self, text: str) -> None:
         settings = self.services.settings
         if not self._bucket.take():
+            now = time.monotonic()
+            if now - self._last_refusal > FLOOD_QUIET_S:
+                self._flooded = 0
+            self._last_refusal = now
             self._flooded += 1
             self._refuse(CroupierError(ErrorCode.RATE_LIMITED, "too many messages, slow down"))
             if self._flooded >= settings.rate_limit_burst:
                 self.services.metrics.ws_closed["flood"] += 1
                 self.connection.close(CLOSE_POLICY, "rate limit exceeded")
             return
-        self._flooded = 0
         request_id = None
         try:
             limit = settings.max_frame_bytes

@@ -103,6 +103,28 @@ local function apply(wallet, ledger, index, channel, user, currency, delta, kind
   return json, balance, version
 end
 
+-- Closes the open bet `bet_id`, paying `payout` (>= 0) as a "win" entry.
+-- Returns the result JSON {"bet", "tx", "balance", "version"}, or nil and an
+-- error {CODE, message} when nothing was written.
+local function settle_open_bet(wallet, ledger, index, channel, user, bet_id, payout)
+  local bet = bet_id and load_entry(ledger, bet_id)
+  if not bet or bet.type ~= 'bet' or bet.status ~= 'open' then
+    return nil, {'TX_NOT_OPEN', 'transaction ' .. tostring(bet_id) .. ' is not an open bet'}
+  end
+  if balance_of(wallet, bet.currency) + payout > MAX_AMOUNT then
+    return nil, {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
+  end
+  bet.status = 'settled'
+  local bet_json = save_entry(ledger, bet)
+  local tx, balance, version = 'null', balance_of(wallet, bet.currency), current_version(wallet)
+  if payout > 0 then
+    tx, balance, version = apply(wallet, ledger, index, channel, user, bet.currency,
+      payout, 'win', bet.game, bet.ref, 'done')
+  end
+  return '{"bet":' .. bet_json .. ',"tx":' .. tx .. ',"balance":' .. fmt_int(balance)
+    .. ',"version":' .. fmt_int(version) .. '}'
+end
+
 local function result_json(tx_json, balance, version)
   return '{"tx":' .. tx_json .. ',"balance":' .. fmt_int(balance)
     .. ',"version":' .. fmt_int(version) .. '}'

@@ -44,6 +44,31 @@ class UserKeys:
         """Pub/sub channel of this user's balance and game events."""
         return f"{self.tag}:events"
 
+    @property
+    def seeds(self) -> str:
+        """Hash: the active seed pair (server_seed, server_seed_hash, client_seed, nonce)."""
+        return f"{self.tag}:seeds"
+
+    @property
+    def revealed_seeds(self) -> str:
+        """Hash: server seed hash -> JSON of a rotated-out (revealed) seed pair."""
+        return f"{self.tag}:seeds:revealed"
+
+    @property
+    def bets(self) -> str:
+        """Hash: bet id -> settled bet record JSON."""
+        return f"{self.tag}:bets"
+
+    @property
+    def bets_index(self) -> str:
+        """Sorted set (lexicographic): `<game>:<id>` and `*:<id>`, ids padded to 15 digits."""
+        return f"{self.tag}:bets:idx"
+
+    @property
+    def pending_bets(self) -> str:
+        """Hash: bet id -> JSON of a debited, not yet settled bet (with its seeds)."""
+        return f"{self.tag}:bets:pending"
+
     def idempotency(self, key: str) -> str:
         """String: fingerprint and first result of an operation key."""
         return f"{self.tag}:idem:{key}"

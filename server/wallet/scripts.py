@@ -10,9 +10,13 @@ _HERE = Path(__file__).parent
 _PRELUDE = "_ledger.lua"
 
 
-def script_source(name: str, with_prelude: bool = True) -> str:
-    """The full source of a script: the shared ledger helpers, then its body."""
-    body = (_HERE / f"{name}.lua").read_text()
+def script_source(path: Path, with_prelude: bool = True) -> str:
+    """The full source of a script file: the shared ledger helpers, then its body.
+
+    Scripts of other packages that move money (bets, games) load through this
+    too, so every balance change uses the same ledger code.
+    """
+    body = path.read_text()
     if not with_prelude:
         return body
     return (_HERE / _PRELUDE).read_text() + "\n" + body
@@ -31,9 +35,9 @@ class WalletScripts:
     @classmethod
     def register(cls, redis: "Redis") -> "WalletScripts":
         return cls(
-            debit=redis.register_script(script_source("debit")),
-            credit=redis.register_script(script_source("credit")),
-            settle=redis.register_script(script_source("settle")),
-            rollback=redis.register_script(script_source("rollback")),
-            unlock=redis.register_script(script_source("unlock", with_prelude=False)),
+            debit=redis.register_script(script_source(_HERE / "debit.lua")),
+            credit=redis.register_script(script_source(_HERE / "credit.lua")),
+            settle=redis.register_script(script_source(_HERE / "settle.lua")),
+            rollback=redis.register_script(script_source(_HERE / "rollback.lua")),
+            unlock=redis.register_script(script_source(_HERE / "unlock.lua", with_prelude=False)),
         )

@@ -17,22 +17,7 @@ local previous = idem_lookup(KEYS[4], fingerprint)
 if previous == false then return {'IDEMPOTENCY_CONFLICT', 'key was used for another operation'} end
 if previous then return {'replay', previous} end
 
-local bet = bet_id and load_entry(KEYS[2], bet_id)
-if not bet or bet.type ~= 'bet' or bet.status ~= 'open' then
-  return {'TX_NOT_OPEN', 'transaction ' .. ARGV[2] .. ' is not an open bet'}
-end
-if balance_of(KEYS[1], bet.currency) + payout > MAX_AMOUNT then
-  return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
-end
-
-bet.status = 'settled'
-local bet_json = save_entry(KEYS[2], bet)
-local tx, balance, version = 'null', balance_of(KEYS[1], bet.currency), current_version(KEYS[1])
-if payout > 0 then
-  tx, balance, version = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[5], user, bet.currency,
-    payout, 'win', bet.game, bet.ref, 'done')
-end
-local result = '{"bet":' .. bet_json .. ',"tx":' .. tx .. ',"balance":' .. fmt_int(balance)
-  .. ',"version":' .. fmt_int(version) .. '}'
+local result, err = settle_open_bet(KEYS[1], KEYS[2], KEYS[3], ARGV[5], user, bet_id, payout)
+if not result then return err end
 idem_store(KEYS[4], fingerprint, result, ARGV[4])
 return {'ok', result}

@@ -1,0 +1,92 @@
+"""HTTP routes of the instant games: bet history, seeds, verification, game list."""
+
+from typing import Annotated, Any
+
+from pydantic import Field, StrictInt, StrictStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from games.fairness import hash_server_seed
+from server.api import current_account, handles_errors, json_body, query, services_of
+from server.bets.ops import ClientSeed, RotateParams
+from server.bets.outcome import parse_game_params, play
+from server.bets.service import HistoryQuery
+from server.protocol import GameName, Params
+
+
+class VerifyRequest(Params):
+    game: GameName
+    server_seed: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+    client_seed: ClientSeed
+    nonce: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+@handles_errors
+async def bet_history(request: Request) -> Response:
+    account = await current_account(request)
+    page = query(request, HistoryQuery, ("limit", "before"))
+    bets = services_of(request).bets
+    return JSONResponse(await bets.history(account.id, page.limit, page.before, page.game))
+
+
+@handles_errors
+async def seeds(request: Request) -> Response:
+    account = await current_account(request)
+    return JSONResponse({"active": await services_of(request).bets.seeds.public(account.id)})
+
+
+@handles_errors
+async def rotate(request: Request) -> Response:
+    account = await current_account(request)
+    params = await json_body(request, RotateParams)
+    return JSONResponse(
+        await services_of(request).bets.seeds.rotate(account.id, params.client_seed)
+    )
+
+
+@handles_errors
+async def verify(request: Request) -> Response:
+    """Recompute any instant-game outcome from revealed seeds; needs no account."""
+    check = await json_body(request, VerifyRequest)
+    game = services_of(request).bets.game(check.game)
+    params = parse_game_params(game, check.params)
+    outcome = play(game, params, check.server_seed, check.client_seed, check.nonce)
+    return JSONResponse(
+        {
+            "game": check.game,
+            "server_seed_hash": hash_server_seed(check.server_seed),
+            "client_seed": check.client_seed,
+            "nonce": check.nonce,
+            "params": params.model_dump(mode="json"),
+            "multiplier": str(outcome.multiplier),
+            "outcome": outcome.details,
+        }
+    )
+
+
+async def games(request: Request) -> Response:
+    """The instant games with their params schema, and the bet limits per currency."""
+    services = services_of(request)
+    return JSONResponse(
+        {
+            "games": {
+                name: {"params": game.params_model.model_json_schema()}
+                for name, game in services.bets.games.items()
+            },
+            "limits": {
+                code: limits.model_dump() for code, limits in services.settings.bet_limits.items()
+            },
+            "currencies": services.settings.currencies,
+        }
+    )
+
+
+routes = [
+    Route("/api/bets", bet_history),
+    Route("/api/fairness/seeds", seeds),
+    Route("/api/fairness/rotate", rotate, methods=["POST"]),
+    Route("/api/fairness/verify", verify, methods=["POST"]),
+    Route("/api/games", games),
+]

@@ -1,0 +1,87 @@
+"""Provably fair seed pairs: one active pair per user, rotated on demand.
+
+The active pair is a secret server seed (32 random bytes as 64 hex
+characters), its SHA-256 (shown to the user before any bet), a client seed
+the user may choose, and a nonce that the bet script increments atomically
+with the debit. Rotating reveals the old server seed so every bet made with it
+can be checked, and starts a new pair at nonce 0.
+"""
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from games.fairness import hash_server_seed
+from server.errors import CroupierError, ErrorCode
+from server.wallet import UserKeys
+from server.wallet.scripts import script_source
+
+_HERE = Path(__file__).parent
+
+
+def new_server_seed() -> tuple[str, str]:
+    """A fresh secret server seed and its SHA-256 commitment."""
+    seed = secrets.token_hex(32)
+    return seed, hash_server_seed(seed)
+
+
+def new_client_seed() -> str:
+    """A random default client seed."""
+    return secrets.token_hex(10)
+
+
+class SeedPairs:
+    """Reads, creates and rotates users' seed pairs."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._ensure = redis.register_script(
+            script_source(_HERE / "seeds_ensure.lua", with_prelude=False)
+        )
+        self._rotate = redis.register_script(
+            script_source(_HERE / "seeds_rotate.lua", with_prelude=False)
+        )
+
+    async def ensure(self, user_id: str) -> None:
+        """Give the user a seed pair if they have none."""
+        seed, seed_hash = new_server_seed()
+        await self._ensure(
+            keys=[UserKeys(user_id).seeds], args=[seed, seed_hash, new_client_seed()]
+        )
+
+    async def public(self, user_id: str) -> dict[str, Any]:
+        """The active pair without its secret: hash, client seed, next nonce."""
+        await self.ensure(user_id)
+        pair = await self._redis.hgetall(UserKeys(user_id).seeds)
+        return {
+            "server_seed_hash": pair["server_seed_hash"],
+            "client_seed": pair["client_seed"],
+            "nonce": int(pair["nonce"]),
+        }
+
+    async def revealed(self, user_id: str, seed_hashes: list[str]) -> dict[str, str]:
+        """Server seeds already revealed, by their hash (unrevealed ones are absent)."""
+        if not seed_hashes:
+            return {}
+        found = await self._redis.hmget(UserKeys(user_id).revealed_seeds, seed_hashes)
+        return {
+            seed_hash: json.loads(raw)["server_seed"]
+            for seed_hash, raw in zip(seed_hashes, found, strict=True)
+            if raw is not None
+        }
+
+    async def rotate(self, user_id: str, client_seed: str | None) -> dict[str, Any]:
+        """Reveal the active pair and start a new one; BUSY while a bet is in flight."""
+        keys = UserKeys(user_id)
+        seed, seed_hash = new_server_seed()
+        status, revealed = await self._rotate(
+            keys=[keys.seeds, keys.revealed_seeds, keys.lock],
+            args=[seed, seed_hash, client_seed or new_client_seed(), str(int(time.time() * 1000))],
+        )
+        if status != "ok":
+            raise CroupierError(ErrorCode(status), revealed)
+        return {"revealed": json.loads(revealed), "active": await self.public(user_id)}

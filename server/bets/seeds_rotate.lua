@@ -1,0 +1,23 @@
+-- seeds_rotate: reveal the active seed pair and start a new one at nonce 0.
+-- Refused while a bet of the user is in flight (its flow lock is held).
+-- KEYS[1] seed pair {u:ID}:seeds  KEYS[2] revealed pairs {u:ID}:seeds:revealed
+-- KEYS[3] flow lock {u:ID}:lock
+-- ARGV[1] new server seed (64 hex)  ARGV[2] its SHA-256 hex  ARGV[3] new client seed
+-- ARGV[4] now (ms)
+-- Returns {'ok', revealed} with revealed the JSON {"server_seed", "server_seed_hash",
+-- "client_seed", "nonce" (the next unused nonce), "revealed_at"} of the old pair
+-- ('null' if there was none); or {'BUSY', message}.
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return {'BUSY', 'a bet is in flight; rotate when it has settled'}
+end
+local old = redis.call('HMGET', KEYS[1], 'server_seed', 'server_seed_hash', 'client_seed', 'nonce')
+local revealed = 'null'
+if old[1] then
+  revealed = '{"server_seed":' .. cjson.encode(old[1]) .. ',"server_seed_hash":'
+    .. cjson.encode(old[2]) .. ',"client_seed":' .. cjson.encode(old[3])
+    .. ',"nonce":' .. old[4] .. ',"revealed_at":' .. ARGV[4] .. '}'
+  redis.call('HSET', KEYS[2], old[2], revealed)
+end
+redis.call('HSET', KEYS[1], 'server_seed', ARGV[1], 'server_seed_hash', ARGV[2],
+  'client_seed', ARGV[3], 'nonce', 0)
+return {'ok', revealed}
