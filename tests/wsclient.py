@@ -1,12 +1,14 @@
 """A small protocol client over a real WebSocket (the `websockets` library)."""
 
 import asyncio
+import contextlib
 import itertools
 import json
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 
 class ReplyError(Exception):
@@ -40,6 +42,10 @@ class WsClient:
         return client
 
     async def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._read_messages()
+
+    async def _read_messages(self) -> None:
         async for raw in self.connection:
             message = json.loads(raw)
             if "event" in message:

@@ -1,0 +1,322 @@
+"""Instant-game bets over real WebSockets: flow, fairness, limits, concurrency, recovery."""
+
+import asyncio
+import json
+import math
+import secrets
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from games.base import payout
+from games.fairness import floats, hash_server_seed
+from server.audit import audit_user
+from server.wallet import UserKeys
+from server.wallet.scripts import script_source
+from tests.servers import ServerProcess
+from tests.wsclient import ReplyError, WsClient, new_guest
+
+PARAMS = {
+    "dice": {"target": 50.5, "condition": "over"},
+    "limbo": {"target": "2.50"},
+    "plinko": {"rows": 12, "risk": "medium"},
+    "keno": {"picks": [3, 9, 14, 22, 31], "risk": "classic"},
+}
+
+CANONICAL_DICE = '{"target":"50.50","condition":"over"}'
+"""PARAMS["dice"] as the server stores it (validated, then dumped)."""
+
+
+@pytest.fixture
+async def player(server: ServerProcess, http: httpx.AsyncClient) -> AsyncIterator[WsClient]:
+    token, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    yield client
+    await client.close()
+
+
+async def bet(client: WsClient, game: str, amount: int = 100, **extra: Any) -> dict[str, Any]:
+    request = {"game": game, "amount": amount, "currency": "PLAY", "params": PARAMS[game]}
+    request.update(extra)
+    request.setdefault("key", secrets.token_hex(8))
+    return await client.request("bet", **request)
+
+
+@pytest.mark.parametrize("game", sorted(PARAMS))
+async def test_each_game_settles_through_the_wallet(player: WsClient, game: str) -> None:
+    record = await bet(player, game, amount=1_000)
+    assert record["game"] == game and record["amount"] == 1_000
+    assert record["payout"] == payout(1_000, Decimal(record["multiplier"]))
+    assert record["balance"] == 100_000 - 1_000 + record["payout"]
+    assert record["nonce"] == 0 and len(record["server_seed_hash"]) == 64
+    assert "server_seed" not in record
+    assert await player.wait_balance_version("PLAY", 1) == record["balance"]
+    page = await player.request("transactions", limit=3)
+    types = [entry["type"] for entry in page["items"]]
+    assert types == (["win", "bet", "deposit"] if record["payout"] else ["bet", "deposit"])
+    assert page["items"][types.index("bet")]["status"] == "settled"
+
+
+async def test_outcomes_follow_the_published_formula(player: WsClient) -> None:
+    """Rotate to reveal the seed, then recompute every bet from first principles."""
+    placed = [await bet(player, "dice", amount=10) for _ in range(5)]
+    revealed = (await player.request("seeds.rotate"))["revealed"]
+    seed = revealed["server_seed"]
+    assert hash_server_seed(seed) == placed[0]["server_seed_hash"] == revealed["server_seed_hash"]
+    assert revealed["nonce"] == 5
+    for nonce, record in enumerate(placed):
+        assert record["nonce"] == nonce
+        [value] = floats(seed, record["client_seed"], nonce, 1)
+        roll = math.floor(value * 10001)
+        assert record["outcome"]["roll"] == f"{roll // 100}.{roll % 100:02d}"
+        won = roll > 5050
+        assert record["multiplier"] == ("2.0000" if won else "0")
+    history = await player.request("bets", limit=5, game="dice")
+    assert [item["server_seed"] for item in history["items"]] == [seed] * 5
+
+
+async def test_verify_endpoint_matches_played_bets(
+    server: ServerProcess, http: httpx.AsyncClient, player: WsClient
+) -> None:
+    placed = [await bet(player, game) for game in sorted(PARAMS)]
+    revealed = (await player.request("seeds.rotate", client_seed="my-own-seed"))["revealed"]
+    for record in placed:
+        response = await http.post(
+            f"{server.base_url}/api/fairness/verify",
+            json={
+                "game": record["game"],
+                "server_seed": revealed["server_seed"],
+                "client_seed": record["client_seed"],
+                "nonce": record["nonce"],
+                "params": record["params"],
+            },
+        )
+        assert response.status_code == 200
+        check = response.json()
+        assert check["multiplier"] == record["multiplier"]
+        assert check["outcome"] == record["outcome"]
+        assert check["server_seed_hash"] == record["server_seed_hash"]
+    active = (await player.request("seeds"))["active"]
+    assert active["client_seed"] == "my-own-seed" and active["nonce"] == 0
+    assert active["server_seed_hash"] != revealed["server_seed_hash"]
+
+
+async def test_a_retried_bet_key_plays_once(player: WsClient) -> None:
+    first = await bet(player, "limbo", key="retry-me")
+    again = await bet(player, "limbo", key="retry-me")
+    assert again["id"] == first["id"] and again["outcome"] == first["outcome"]
+    assert again["balance"] == first["balance"]
+    with pytest.raises(ReplyError) as conflict:
+        await bet(player, "limbo", amount=101, key="retry-me")
+    assert conflict.value.code == "IDEMPOTENCY_CONFLICT"
+    assert (await player.request("seeds"))["active"]["nonce"] == 1
+
+
+BAD_BETS = [
+    ("dice", {"target": 50, "condition": "sideways"}, "params.condition"),
+    ("dice", {"target": 1.99, "condition": "over"}, "params"),  # chance 98.01%
+    ("dice", {"target": 0, "condition": "under"}, "params"),
+    ("dice", {"target": "50.123", "condition": "under"}, "params.target"),
+    ("dice", {"target": True, "condition": "under"}, "params.target"),
+    ("dice", {"condition": "under"}, "params.target"),
+    ("limbo", {"target": "1.00"}, "params.target"),
+    ("limbo", {"target": 1_000_000.01}, "params.target"),
+    ("plinko", {"rows": 7, "risk": "low"}, "params.rows"),
+    ("plinko", {"rows": 17, "risk": "low"}, "params.rows"),
+    ("plinko", {"rows": 8, "risk": "extreme"}, "params.risk"),
+    ("plinko", {"rows": "8", "risk": "low"}, "params.rows"),
+    ("keno", {"picks": [], "risk": "low"}, "params.picks"),
+    ("keno", {"picks": list(range(1, 12)), "risk": "low"}, "params.picks"),
+    ("keno", {"picks": [4, 4], "risk": "low"}, "params.picks"),
+    ("keno", {"picks": [0, 41], "risk": "low"}, "params.picks"),
+    ("keno", {"picks": [1], "risk": "wild"}, "params.risk"),
+    ("keno", {"picks": [1], "risk": "low", "extra": 1}, "params.extra"),
+]
+
+
+@pytest.mark.parametrize(("game", "params", "field"), BAD_BETS)
+async def test_bad_params_are_refused_and_change_nothing(
+    player: WsClient, game: str, params: dict[str, Any], field: str
+) -> None:
+    before = await player.request("wallet")
+    reply = await player.call(
+        "bet", game=game, amount=100, currency="PLAY", params=params, key="bad"
+    )
+    assert reply["ok"] is False and reply["error"]["code"] == "BAD_REQUEST"
+    assert reply["error"]["field"].startswith(field), reply["error"]
+    assert await player.request("wallet") == before
+    assert (await player.request("seeds"))["active"]["nonce"] == 0
+
+
+BAD_REQUESTS = [
+    ({"amount": 0}, "INVALID_AMOUNT"),
+    ({"amount": -100}, "INVALID_AMOUNT"),
+    ({"amount": 10.5}, "INVALID_AMOUNT"),
+    ({"amount": "100"}, "INVALID_AMOUNT"),
+    ({"amount": 2**60}, "INVALID_AMOUNT"),
+    ({"currency": "EUR"}, "UNKNOWN_CURRENCY"),
+    ({"currency": "BTC", "amount": 99}, "LIMIT_EXCEEDED"),  # below the BTC minimum bet
+    ({"currency": "BTC", "amount": 1_000}, "INSUFFICIENT_FUNDS"),
+    ({"amount": 100_001}, "INSUFFICIENT_FUNDS"),
+    ({"amount": 100_000_001}, "LIMIT_EXCEEDED"),  # above the maximum bet
+    ({"game": "roulette"}, "BAD_REQUEST"),
+    ({"key": "no spaces please"}, "BAD_REQUEST"),
+    ({"user": "someone-else"}, "BAD_REQUEST"),
+    ({"multiplier": "1000"}, "BAD_REQUEST"),
+]
+
+
+@pytest.mark.parametrize(("change", "code"), BAD_REQUESTS)
+async def test_bad_bets_get_their_code_and_change_nothing(
+    player: WsClient, change: dict[str, Any], code: str
+) -> None:
+    before = await player.request("wallet")
+    request = {"game": "dice", "amount": 100, "currency": "PLAY", "params": PARAMS["dice"]}
+    reply = await player.call("bet", **{**request, "key": "k1", **change})
+    assert reply["ok"] is False and reply["error"]["code"] == code, reply
+    assert await player.request("wallet") == before
+
+
+async def test_a_bet_that_could_pay_past_the_limit_is_refused(player: WsClient) -> None:
+    reply = await player.call(
+        "bet", game="limbo", amount=100_000, currency="PLAY",
+        params={"target": "999999"}, key="moon",
+    )  # fmt: skip
+    assert reply["error"]["code"] == "LIMIT_EXCEEDED"
+
+
+async def test_exact_balance_bet(player: WsClient) -> None:
+    record = await bet(player, "dice", amount=100_000)
+    assert record["balance"] == record["payout"]
+
+
+async def test_parallel_bets_from_tabs_on_two_instances_are_exact(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    token, user = await new_guest(http, server.base_url)
+    tabs = [await WsClient.open(s.ws_url, token) for s in (server, server_b, server, server_b)]
+    games = sorted(PARAMS)
+    try:
+
+        async def tab_bets(index: int, tab: WsClient) -> list[dict[str, Any]]:
+            records = []
+            for round_ in range(40):
+                reply = await tab.call(
+                    "bet", game=games[(index + round_) % 4], amount=150, currency="PLAY",
+                    params=PARAMS[games[(index + round_) % 4]], key=f"t{index}-{round_}",
+                )  # fmt: skip
+                if reply["ok"]:
+                    records.append(reply["data"])
+                else:
+                    assert reply["error"]["code"] == "INSUFFICIENT_FUNDS"
+            return records
+
+        results = await asyncio.gather(*(tab_bets(i, tab) for i, tab in enumerate(tabs)))
+        records = [record for tab_records in results for record in tab_records]
+        expected = 100_000 + sum(record["payout"] - record["amount"] for record in records)
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok, audit.problems
+        assert audit.open_bets == [] and audit.stored == {"PLAY": expected}
+        assert sorted(record["nonce"] for record in records) == list(range(len(records)))
+        for tab in tabs:
+            assert await tab.wait_balance_version("PLAY", audit.version) == expected
+    finally:
+        for tab in tabs:
+            await tab.close()
+
+
+async def test_return_to_player_through_the_server_is_within_bounds(
+    redis_url: str, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """2,000 dice bets at 49.5% for 2x: the paid fraction lies within 5 sigma of 0.99."""
+    process = await ServerProcess(
+        log_dir, REDIS_URL=redis_url, CROUPIER_RATE_LIMIT_PER_S="100000",
+        CROUPIER_RATE_LIMIT_BURST="100000",
+    ).start()  # fmt: skip
+    try:
+        token, _ = await new_guest(http, process.base_url)
+        client = await WsClient.open(process.ws_url, token)
+        params = {"target": "50.50", "condition": "over"}
+        n, stake = 2_000, 10
+        paid = 0
+        for i in range(n):
+            record = await client.request(
+                "bet", game="dice", amount=stake, currency="PLAY", params=params, key=f"s{i}"
+            )
+            paid += record["payout"]
+        await client.close()
+    finally:
+        await process.stop()
+    p_win = Decimal(4950) / 10001
+    mean = p_win * 2
+    sigma = 2 * (p_win * (1 - p_win)).sqrt() / Decimal(n).sqrt()
+    observed = Decimal(paid) / (n * stake)
+    assert abs(observed - mean) < 5 * sigma, (observed, mean, sigma)
+
+
+async def test_recovery_settles_a_bet_left_open_by_a_dead_process(
+    redis: Redis, redis_url: str, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """A bet debited by a process that died before settling is settled by the sweep."""
+    process = await ServerProcess(
+        log_dir, REDIS_URL=redis_url, CROUPIER_USER_LOCK_TTL_MS="300"
+    ).start()
+    try:
+        token, user = await new_guest(http, process.base_url)
+        client = await WsClient.open(process.ws_url, token)
+        await client.request("seeds")  # creates the seed pair
+        keys = UserKeys(user["id"])
+        bet_open = redis.register_script(script_source(Path("server/bets/bet_open.lua").resolve()))
+        status, payload = await bet_open(
+            keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency("bet:orphan"),
+                  keys.seeds, keys.pending_bets, keys.lock],
+            args=[user["id"], "PLAY", "500", "dice", CANONICAL_DICE, "86400", keys.events,
+                  "dead-process", "300"],
+        )  # fmt: skip
+        assert status == "ok"
+        bet_id = json.loads(payload)["id"]
+        async with asyncio.timeout(15):
+            while await redis.hlen(keys.pending_bets):
+                await asyncio.sleep(0.1)
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok and audit.open_bets == [], audit.problems
+        record = json.loads(await redis.hget(keys.bets, str(bet_id)))
+        assert audit.stored == {"PLAY": 100_000 - 500 + record["payout"]}
+        # The client retrying that bet gets the settled record, not a new bet.
+        again = await client.request(
+            "bet", game="dice", amount=500, currency="PLAY", params=PARAMS["dice"], key="orphan"
+        )
+        assert again["id"] == bet_id and again["outcome"] == record["outcome"]
+        await client.close()
+    finally:
+        await process.stop()
+
+
+async def test_live_bets_feed_reaches_other_players(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    watcher = await WsClient.open(server_b.ws_url)  # not even signed in
+    token, user = await new_guest(http, server.base_url)
+    player = await WsClient.open(server.ws_url, token)
+    try:
+        await bet(player, "keno", amount=321)
+        event = await watcher.next_event("bets.live")
+        mine = [item for item in event["data"]["bets"] if item["user"] == user["name"]]
+        assert mine and mine[0]["amount"] == 321 and mine[0]["game"] == "keno"
+        assert set(mine[0]) == {
+            "user",
+            "game",
+            "amount",
+            "currency",
+            "multiplier",
+            "payout",
+            "time",
+        }
+    finally:
+        await watcher.close()
+        await player.close()
