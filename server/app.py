@@ -12,14 +12,19 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server.api import routes
+from server.bets import ops as bet_ops
 from server.bets.http import routes as bet_routes
 from server.config import Settings
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.services import Services
+from server.stepped import ops as stepped_ops
 from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
+
+OP_MODULES = (bet_ops, stepped_ops)
+"""Modules whose import registers their WebSocket ops in `server.ops.OPS`."""
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -44,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             asyncio.create_task(
                 services.bets.run_live_feed(services.hub.publish_public), name="bets-live"
             ),
+            asyncio.create_task(services.stepped.run_expiry(), name="game-expiry"),
         ]
         log.info("croupier ready on redis %s", url)
         try:

@@ -7,12 +7,15 @@ from typing import Any
 from redis.asyncio import Redis
 
 from games.instant import build_instant_games
+from games.quiz import load_bank
 from server.auth import Accounts
 from server.bets.service import BetService
 from server.config import Settings
 from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
+from server.stepped.rules import HiloRules, MinesRules, QuizRules
+from server.stepped.service import SteppedGames
 from server.wallet import UserLocks, Wallet, WalletScripts
 
 
@@ -28,6 +31,7 @@ class Services:
     hub: Hub
     metrics: Metrics
     bets: BetService
+    stepped: SteppedGames
     validation_context: dict[str, Any] = field(default_factory=dict)
     greeters: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
     """Called for every new socket after it is accepted (e.g. to send a game's state)."""
@@ -38,6 +42,8 @@ class Services:
         scripts = WalletScripts.register(redis)
         wallet = Wallet(redis, scripts, settings.idempotency_ttl_s)
         metrics = Metrics()
+        bets = BetService(redis, settings, build_instant_games(settings.limbo_max_target))
+        stepped_rules = (MinesRules(), HiloRules(), QuizRules(load_bank()))
         return cls(
             settings=settings,
             redis=redis,
@@ -46,6 +52,9 @@ class Services:
             accounts=Accounts(redis, wallet, settings),
             hub=Hub(redis, wallet, metrics),
             metrics=metrics,
-            bets=BetService(redis, settings, build_instant_games(settings.limbo_max_target)),
+            bets=bets,
+            stepped=SteppedGames(
+                redis, settings, bets.seeds, {rules.name: rules for rules in stepped_rules}
+            ),
             validation_context={"currencies": settings.currencies},
         )

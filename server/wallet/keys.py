@@ -69,6 +69,11 @@ class UserKeys:
         """Hash: bet id -> JSON of a debited, not yet settled bet (with its seeds)."""
         return f"{self.tag}:bets:pending"
 
+    @property
+    def games(self) -> str:
+        """Hash: game -> state JSON of the user's game in progress, `<game>:v` -> its version."""
+        return f"{self.tag}:games"
+
     def idempotency(self, key: str) -> str:
         """String: fingerprint and first result of an operation key."""
         return f"{self.tag}:idem:{key}"

@@ -1,0 +1,201 @@
+"""Adapters giving Mines, HiLo and Quiz one shape for the server's step flow.
+
+Each adapter names its start params and its actions, builds a game from a
+bet's seeds or from its stored record, applies actions, and says what the
+player may see. The games' own rules live in `games/`.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
+
+from pydantic import Field, StrictInt
+
+from games.base import JsonValue
+from games.fairness import floats
+from games.hilo import HiloGame
+from games.mines import TILES, MinesGame
+from games.quiz import DEFAULT_CONFIG, Question, QuizConfig, QuizGame
+from games.states import GameState
+from server.protocol import Params
+
+
+class NoStartParams(Params):
+    pass
+
+
+class MinesStart(Params):
+    mines: Annotated[StrictInt, Field(ge=1, le=TILES - 1)]
+
+
+class RevealParams(Params):
+    tile: Annotated[StrictInt, Field(ge=0, le=TILES - 1)]
+
+
+class GuessParams(Params):
+    guess: Literal["higher_or_same", "lower_or_same", "skip"]
+
+
+class AnswerParams(Params):
+    choice: Annotated[StrictInt, Field(ge=0, le=3)]
+
+
+class Seeds(Protocol):
+    """What a game needs of its open bet."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+class StepRules(Protocol):
+    """One step-by-step game as the server drives it."""
+
+    name: ClassVar[str]
+    start_params: ClassVar[type[Params]]
+    actions: ClassVar[Mapping[str, type[Params]]]
+
+    def new(self, bet: Seeds, params: Params, now_ms: int) -> Any:
+        """A fresh game for an open bet (its seeds, nonce, amount and start params)."""
+
+    def load(self, record: Mapping[str, JsonValue]) -> Any:
+        """A game from its stored record."""
+
+    def act(self, game: Any, action: str, params: Params, now_ms: int) -> dict[str, JsonValue]:
+        """Apply a player's action; returns what happened (for the reply)."""
+
+    def cashout(self, game: Any, now_ms: int) -> None:
+        """End the game as a win (raises if the rules refuse it)."""
+
+    def expire(self, game: Any, now_ms: int) -> bool:
+        """End the game if its time ran out; True if it did."""
+
+    def payout_multiplier(self, game: Any) -> Decimal:
+        """What the game pays per unit staked if it ends now as it stands (0 once lost)."""
+
+    def view(self, game: Any) -> dict[str, JsonValue]:
+        """What the player may see (never the secrets of an active game)."""
+
+    def record(self, game: Any) -> dict[str, JsonValue]:
+        """The server-side record to store (may hold secrets)."""
+
+
+def state_of(game: Any) -> GameState:
+    """The ACTIVE / CASHED / LOST state every game exposes."""
+    state: GameState = game.state
+    return state
+
+
+class MinesRules:
+    """Mines: reveal tiles, cash out before a mine."""
+
+    name: ClassVar[str] = "mines"
+    start_params: ClassVar[type[Params]] = MinesStart
+    actions: ClassVar[Mapping[str, type[Params]]] = {"reveal": RevealParams}
+
+    def new(self, bet: Seeds, params: Params, now_ms: int) -> MinesGame:
+        assert isinstance(params, MinesStart)
+        return MinesGame(bet["server_seed"], bet["client_seed"], bet["nonce"], params.mines)
+
+    def load(self, record: Mapping[str, JsonValue]) -> MinesGame:
+        return MinesGame.from_dict(record)
+
+    def act(
+        self, game: MinesGame, action: str, params: Params, now_ms: int
+    ) -> dict[str, JsonValue]:
+        assert isinstance(params, RevealParams)
+        return {"tile": params.tile, "result": game.reveal(params.tile).value}
+
+    def cashout(self, game: MinesGame, now_ms: int) -> None:
+        game.cashout()
+
+    def expire(self, game: MinesGame, now_ms: int) -> bool:
+        return False
+
+    def payout_multiplier(self, game: MinesGame) -> Decimal:
+        return game.payout_multiplier
+
+    def view(self, game: MinesGame) -> dict[str, JsonValue]:
+        return game.view()
+
+    def record(self, game: MinesGame) -> dict[str, JsonValue]:
+        return game.to_dict()
+
+
+class HiloRules:
+    """HiLo: guess higher-or-same or lower-or-same, cash out any time after a win."""
+
+    name: ClassVar[str] = "hilo"
+    start_params: ClassVar[type[Params]] = NoStartParams
+    actions: ClassVar[Mapping[str, type[Params]]] = {"guess": GuessParams}
+
+    def new(self, bet: Seeds, params: Params, now_ms: int) -> HiloGame:
+        return HiloGame(bet["server_seed"], bet["client_seed"], bet["nonce"])
+
+    def load(self, record: Mapping[str, JsonValue]) -> HiloGame:
+        return HiloGame.from_dict(record)
+
+    def act(self, game: HiloGame, action: str, params: Params, now_ms: int) -> dict[str, JsonValue]:
+        assert isinstance(params, GuessParams)
+        step = game.guess(params.guess)
+        return {"guess": params.guess, "card": step.card.label, "result": step.result.value}
+
+    def cashout(self, game: HiloGame, now_ms: int) -> None:
+        game.cashout()
+
+    def expire(self, game: HiloGame, now_ms: int) -> bool:
+        return False
+
+    def payout_multiplier(self, game: HiloGame) -> Decimal:
+        return game.payout_multiplier
+
+    def view(self, game: HiloGame) -> dict[str, JsonValue]:
+        return game.view()
+
+    def record(self, game: HiloGame) -> dict[str, JsonValue]:
+        return game.to_dict()
+
+
+class QuizRules:
+    """Quiz: a streak of timed questions; cash out between answers."""
+
+    name: ClassVar[str] = "quiz"
+    start_params: ClassVar[type[Params]] = NoStartParams
+    actions: ClassVar[Mapping[str, type[Params]]] = {"answer": AnswerParams}
+
+    def __init__(self, bank: tuple[Question, ...], config: QuizConfig = DEFAULT_CONFIG) -> None:
+        self._bank = bank
+        self._config = config
+
+    def new(self, bet: Seeds, params: Params, now_ms: int) -> QuizGame:
+        drawn = floats(
+            bet["server_seed"], bet["client_seed"], bet["nonce"], self._config.floats_needed
+        )
+        return QuizGame.start(
+            self._bank, drawn, amount=bet["amount"], now_ms=now_ms, config=self._config
+        )
+
+    def load(self, record: Mapping[str, JsonValue]) -> QuizGame:
+        return QuizGame.from_dict(record)
+
+    def act(self, game: QuizGame, action: str, params: Params, now_ms: int) -> dict[str, JsonValue]:
+        assert isinstance(params, AnswerParams)
+        result = game.answer(params.choice, now_ms).to_dict()
+        result.pop("next_question", None)  # the view carries the open question
+        return result
+
+    def cashout(self, game: QuizGame, now_ms: int) -> None:
+        game.cashout(now_ms)
+
+    def expire(self, game: QuizGame, now_ms: int) -> bool:
+        if game.state is not GameState.ACTIVE or now_ms <= game.deadline_ms:
+            return False
+        game.expire(now_ms)
+        return True
+
+    def payout_multiplier(self, game: QuizGame) -> Decimal:
+        return game.multiplier
+
+    def view(self, game: QuizGame) -> dict[str, JsonValue]:
+        return game.view()
+
+    def record(self, game: QuizGame) -> dict[str, JsonValue]:
+        return game.to_dict()
