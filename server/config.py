@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     }
     idempotency_ttl_s: Annotated[int, Field(ge=86_400)] = 86_400 * 2
     limbo_max_target: Annotated[Decimal, Field(ge=2, le=1_000_000_000)] = Decimal(1_000_000)
+    quiz_time_limit_ms: Annotated[int, Field(ge=1_000, le=600_000)] = 15_000
 
     # Accounts
     admin_token: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from games.instant import build_instant_games
-from games.quiz import load_bank
+from games.quiz import QuizConfig, load_bank
 from server.auth import Accounts
 from server.bets.service import BetService
 from server.config import Settings
@@ -43,7 +43,8 @@ class Services:
         wallet = Wallet(redis, scripts, settings.idempotency_ttl_s)
         metrics = Metrics()
         bets = BetService(redis, settings, build_instant_games(settings.limbo_max_target))
-        stepped_rules = (MinesRules(), HiloRules(), QuizRules(load_bank()))
+        quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))
+        stepped_rules = (MinesRules(), HiloRules(), quiz)
         return cls(
             settings=settings,
             redis=redis,

@@ -1,0 +1,307 @@
+"""Mines, HiLo and Quiz over real WebSockets: play, resume, races, timeouts, bad input."""
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from games.base import payout
+from games.fairness import floats
+from games.hilo import Guess, step_multiplier
+from games.mines import mine_positions, payout_multiplier
+from games.states import floor_decimal
+from server.audit import audit_user
+from server.wallet import UserKeys
+from tests.servers import ServerProcess
+from tests.wsclient import ReplyError, WsClient, new_guest
+
+
+@pytest.fixture
+async def account(server: ServerProcess, http: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+    return await new_guest(http, server.base_url)
+
+
+@pytest.fixture
+async def player(server: ServerProcess, account: tuple[str, Any]) -> AsyncIterator[WsClient]:
+    client = await WsClient.open(server.ws_url, account[0])
+    yield client
+    await client.close()
+
+
+async def secret_state(redis: Redis, user_id: str, game: str) -> dict[str, Any]:
+    """The server-side state of a game in progress (the test may peek; players may not)."""
+    state: dict[str, Any] = json.loads(await redis.hget(UserKeys(user_id).games, game))
+    return state
+
+
+def mines_of(state: dict[str, Any], mines: int) -> set[int]:
+    drawn = floats(state["server_seed"], state["client_seed"], state["nonce"], mines)
+    return set(mine_positions(drawn, mines))
+
+
+async def start_mines(client: WsClient, mines: int = 3, amount: int = 1_000) -> dict[str, Any]:
+    return await client.request(
+        "mines.start", amount=amount, currency="PLAY", mines=mines, key=secrets.token_hex(6)
+    )
+
+
+async def test_mines_cashout_pays_the_published_multiplier(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    started = await start_mines(player, mines=3)
+    assert started["state"]["state"] == "active" and started["state"]["mines"] is None
+    mines = mines_of(await secret_state(redis, account[1]["id"], "mines"), 3)
+    safe = [tile for tile in range(25) if tile not in mines][:4]
+    for tile in safe:
+        reveal = await player.request("mines.reveal", tile=tile)
+        assert reveal["result"] == {"tile": tile, "result": "safe"}
+    cashed = await player.request("mines.cashout")
+    expected = payout(1_000, payout_multiplier(3, 4))
+    assert cashed["bet"]["payout"] == expected and cashed["state"]["state"] == "cashed"
+    assert set(cashed["state"]["mines"]) == mines
+    assert cashed["balance"] == 100_000 - 1_000 + expected
+    audit = await audit_user(redis, account[1]["id"])
+    assert audit.ok and audit.open_bets == [], audit.problems
+
+
+async def test_mines_hit_loses_and_reveals_the_board(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    await start_mines(player, mines=5)
+    mines = mines_of(await secret_state(redis, account[1]["id"], "mines"), 5)
+    hit = await player.request("mines.reveal", tile=min(mines))
+    assert hit["state"]["state"] == "lost" and hit["bet"]["payout"] == 0
+    assert set(hit["state"]["mines"]) == mines and hit["balance"] == 99_000
+    with pytest.raises(ReplyError) as over:
+        await player.request("mines.cashout")
+    assert over.value.code == "GAME_NOT_ACTIVE"
+
+
+async def test_clearing_every_safe_tile_cashes_out(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    await start_mines(player, mines=24, amount=100)
+    mines = mines_of(await secret_state(redis, account[1]["id"], "mines"), 24)
+    [safe] = [tile for tile in range(25) if tile not in mines]
+    done = await player.request("mines.reveal", tile=safe)
+    assert done["state"]["state"] == "cashed"
+    assert done["bet"]["payout"] == payout(100, payout_multiplier(24, 1)) == 2_475
+
+
+BAD_MINES = [
+    ("mines.start", {"amount": 100, "currency": "PLAY", "mines": 0, "key": "a"}, "BAD_REQUEST"),
+    ("mines.start", {"amount": 100, "currency": "PLAY", "mines": 25, "key": "b"}, "BAD_REQUEST"),
+    ("mines.start", {"amount": 100, "currency": "PLAY", "key": "c"}, "BAD_REQUEST"),
+    ("mines.start", {"amount": 0, "currency": "PLAY", "mines": 3, "key": "d"}, "INVALID_AMOUNT"),
+    ("mines.start", {"amount": 200_000, "currency": "PLAY", "mines": 3, "key": "e"},
+     "INSUFFICIENT_FUNDS"),
+    ("mines.reveal", {"tile": 3}, "GAME_NOT_ACTIVE"),
+    ("mines.cashout", {}, "GAME_NOT_ACTIVE"),
+    ("hilo.guess", {"guess": "skip"}, "GAME_NOT_ACTIVE"),
+    ("quiz.answer", {"choice": 1}, "GAME_NOT_ACTIVE"),
+    ("quiz.cashout", {}, "GAME_NOT_ACTIVE"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("op", "params", "code"), BAD_MINES)
+async def test_bad_starts_and_actions_without_a_game(
+    player: WsClient, op: str, params: dict[str, Any], code: str
+) -> None:
+    before = await player.request("wallet")
+    reply = await player.call(op, **params)
+    assert reply["ok"] is False and reply["error"]["code"] == code, reply
+    assert await player.request("wallet") == before
+
+
+@pytest.mark.parametrize(
+    "params", [{"tile": 25}, {"tile": -1}, {"tile": "3"}, {"tile": 2.0}, {}, {"tile": 1, "x": 1}]
+)
+async def test_bad_reveals_leave_the_game_and_balance_alone(
+    player: WsClient, params: dict[str, Any]
+) -> None:
+    started = await start_mines(player)
+    reply = await player.call("mines.reveal", **params)
+    assert reply["error"]["code"] == "BAD_REQUEST"
+    active = await player.request("mines.active")
+    assert active["state"] == started["state"]
+    assert (await player.request("wallet"))["balances"]["PLAY"] == 99_000
+
+
+async def test_revealing_twice_and_early_cashout_are_refused(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    await start_mines(player, mines=1)
+    early = await player.call("mines.cashout")
+    assert early["error"]["code"] == "BAD_REQUEST"
+    mines = mines_of(await secret_state(redis, account[1]["id"], "mines"), 1)
+    tile = next(t for t in range(25) if t not in mines)
+    await player.request("mines.reveal", tile=tile)
+    again = await player.call("mines.reveal", tile=tile)
+    assert again["error"]["code"] == "BAD_REQUEST"
+    assert (await player.request("mines.active"))["state"]["revealed"] == [tile]
+    second = await player.call(
+        "mines.start", amount=100, currency="PLAY", mines=2, key="second-game"
+    )
+    assert second["error"]["code"] == "GAME_ACTIVE"
+
+
+async def test_game_resumes_in_another_tab_and_after_a_restart(
+    redis_url: str, log_dir: Path, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    process = await ServerProcess(log_dir, REDIS_URL=redis_url).start()
+    token, user = await new_guest(http, process.base_url)
+    first = await WsClient.open(process.ws_url, token)
+    watcher = await WsClient.open(process.ws_url, token)
+    try:
+        started = await start_mines(first, mines=2)
+        mines = mines_of(await secret_state(redis, user["id"], "mines"), 2)
+        safe = [tile for tile in range(25) if tile not in mines]
+        await first.request("mines.reveal", tile=safe[0])
+        seen = await watcher.next_event("game.state")
+        while seen["data"]["state"]["revealed"] != [safe[0]]:
+            seen = await watcher.next_event("game.state")
+        assert seen["data"]["bet_id"] == started["bet_id"]
+        resumed = await watcher.request("mines.active")
+        assert resumed["state"]["revealed"] == [safe[0]] and resumed["bet_id"] == started["bet_id"]
+    finally:
+        await first.close()
+        await watcher.close()
+    await process.stop()
+    await process.start()  # same port, same Redis
+    client = await WsClient.open(process.ws_url, token)
+    try:
+        resumed = await client.request("mines.active")
+        assert resumed["state"]["revealed"] == [safe[0]]
+        await client.request("mines.reveal", tile=safe[1])
+        cashed = await client.request("mines.cashout")
+        assert cashed["bet"]["payout"] == payout(1_000, payout_multiplier(2, 2))
+    finally:
+        await client.close()
+        await process.stop()
+
+
+async def test_cashout_racing_a_reveal_from_two_tabs_ends_once(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    token, user = await new_guest(http, server.base_url)
+    tab_a = await WsClient.open(server.ws_url, token)
+    tab_b = await WsClient.open(server_b.ws_url, token)
+    try:
+        for _ in range(15):
+            await start_mines(tab_a, mines=3, amount=100)
+            mines = mines_of(await secret_state(redis, user["id"], "mines"), 3)
+            safe = [tile for tile in range(25) if tile not in mines]
+            await tab_a.request("mines.reveal", tile=safe[0])
+            reveal, cashout = await asyncio.gather(
+                tab_a.call("mines.reveal", tile=safe[1]), tab_b.call("mines.cashout")
+            )
+            assert cashout["ok"], cashout  # the cashout always applies (before or after)
+            record = cashout["data"]["bet"]
+            if reveal["ok"]:  # the reveal came first: cashed out after two reveals
+                assert record["payout"] == payout(100, payout_multiplier(3, 2))
+            else:  # the cashout came first; the reveal found the game over
+                assert reveal["error"]["code"] == "GAME_NOT_ACTIVE"
+                assert record["payout"] == payout(100, payout_multiplier(3, 1))
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok and audit.open_bets == [], audit.problems
+        assert audit.version == 1 + 15 * 2  # signup, then one bet and one win per game
+    finally:
+        await tab_a.close()
+        await tab_b.close()
+
+
+async def test_hilo_pays_the_compounded_multiplier(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    started = await player.request("hilo.start", amount=1_000, currency="PLAY", key="h1")
+    state = await secret_state(redis, account[1]["id"], "hilo")
+    cards = [int(f * 52) // 4 for f in floats(state["server_seed"], state["client_seed"],
+                                              state["nonce"], 10)]  # fmt: skip
+    assert started["state"]["cards"] == [started["state"]["cards"][0]]
+    multiplier = Fraction(1)
+    for step in range(3):  # always guess the likelier side, which may still lose
+        rank, nxt = cards[step], cards[step + 1]
+        guess = "higher_or_same" if rank <= 6 else "lower_or_same"
+        reply = await player.request("hilo.guess", guess=guess)
+        correct = nxt >= rank if guess == "higher_or_same" else nxt <= rank
+        assert reply["result"]["result"] == ("correct" if correct else "wrong")
+        if not correct:
+            assert reply["bet"]["payout"] == 0
+            return
+        multiplier *= step_multiplier(Guess(guess), rank)
+    cashed = await player.request("hilo.cashout")
+    assert cashed["bet"]["payout"] == payout(1_000, floor_decimal(multiplier, 4))
+
+
+async def test_hilo_cashout_needs_a_correct_guess(player: WsClient) -> None:
+    await player.request("hilo.start", amount=100, currency="PLAY", key="h2")
+    early = await player.call("hilo.cashout")
+    assert early["error"]["code"] == "BAD_REQUEST"
+    bad = await player.call("hilo.guess", guess="sideways")
+    assert bad["error"]["code"] == "BAD_REQUEST" and bad["error"]["field"] == "guess"
+
+
+async def answer_right(client: WsClient, redis: Redis, user_id: str) -> dict[str, Any]:
+    record = (await secret_state(redis, user_id, "quiz"))["record"]
+    item = record["plan"][record["streak"]]
+    return await client.request("quiz.answer", choice=item["order"].index(0))
+
+
+async def test_quiz_streak_and_cashout(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    started = await player.request("quiz.start", amount=1_000, currency="PLAY", key="q1")
+    question = started["state"]["question"]
+    assert len(question["answers"]) == 4 and question["number"] == 1
+    assert "reveal" not in question and "correct" not in json.dumps(started)
+    first = await answer_right(player, redis, account[1]["id"])
+    assert first["result"]["event"] == "correct" and first["state"]["streak"] == 1
+    second = await answer_right(player, redis, account[1]["id"])
+    assert second["state"]["multiplier"] == "3.8"
+    cashed = await player.request("quiz.cashout")
+    assert cashed["bet"]["payout"] == 3_800 and cashed["balance"] == 100_000 - 1_000 + 3_800
+
+
+async def test_quiz_wrong_answer_loses(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    await player.request("quiz.start", amount=500, currency="PLAY", key="q2")
+    record = (await secret_state(redis, account[1]["id"], "quiz"))["record"]
+    wrong = record["plan"][0]["order"].index(1)
+    lost = await player.request("quiz.answer", choice=wrong)
+    assert lost["state"]["state"] == "lost" and lost["bet"]["payout"] == 0
+    assert lost["result"]["reveal"] == record["plan"][0]["order"].index(0)
+    bad = await player.call("quiz.answer", choice=4)
+    assert bad["error"]["code"] == "BAD_REQUEST"
+
+
+async def test_quiz_question_times_out(
+    redis_url: str, log_dir: Path, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    process = await ServerProcess(
+        log_dir, REDIS_URL=redis_url, CROUPIER_QUIZ_TIME_LIMIT_MS="1000"
+    ).start()
+    token, user = await new_guest(http, process.base_url)
+    client = await WsClient.open(process.ws_url, token)
+    try:
+        await client.request("quiz.start", amount=100, currency="PLAY", key="slow")
+        await answer_right(client, redis, user["id"])
+        ended = await client.next_event("game.state", timeout=10)
+        while ended["data"]["state"]["state"] == "active":
+            ended = await client.next_event("game.state", timeout=10)
+        assert ended["data"]["state"]["ended_by"] == "timeout"
+        assert ended["data"]["bet"]["payout"] == 0
+        late = await client.call("quiz.answer", choice=0)
+        assert late["error"]["code"] == "GAME_NOT_ACTIVE"
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok and audit.open_bets == [] and audit.stored == {"PLAY": 99_900}
+    finally:
+        await client.close()
+        await process.stop()
