@@ -67,14 +67,25 @@ async def verify(request: Request) -> Response:
 
 
 async def games(request: Request) -> Response:
-    """The instant games with their params schema, and the bet limits per currency."""
+    """Every game with the JSON schema of its params, and the bet limits per currency."""
     services = services_of(request)
+    instant = {
+        name: {"kind": "instant", "params": game.params_model.model_json_schema()}
+        for name, game in services.bets.games.items()
+    }
+    stepped = {
+        name: {
+            "kind": "stepped",
+            "params": rules.start_params.model_json_schema(),
+            "actions": {
+                action: model.model_json_schema() for action, model in rules.actions.items()
+            },
+        }
+        for name, rules in services.stepped.rules.items()
+    }
     return JSONResponse(
         {
-            "games": {
-                name: {"params": game.params_model.model_json_schema()}
-                for name, game in services.bets.games.items()
-            },
+            "games": {**instant, **stepped},
             "limits": {
                 code: limits.model_dump() for code, limits in services.settings.bet_limits.items()
             },
