@@ -51,7 +51,9 @@ class Session:
     def __init__(self, services: Services, websocket: WebSocket) -> None:
         settings = services.settings
         self.services = services
-        self.connection = Connection(websocket, settings.send_queue_size)
+        self.connection = Connection(
+            websocket, settings.send_queue_size, on_overflow=self._count_slow_consumer
+        )
         self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._flooded = 0
         self._last_refusal = 0.0
@@ -68,7 +70,7 @@ class Session:
         await websocket.accept()
         services.metrics.ws_connections += 1
         services.hub.join(self.connection)
-        writer = asyncio.create_task(self.connection.write_loop())
+        self.connection.start()
         try:
             for greet in services.greeters:
                 await greet(self.connection)
@@ -81,9 +83,11 @@ class Session:
             for task in self._tasks:
                 task.cancel()
             await services.hub.leave(self.connection)
-            if not self.connection.closing:
-                writer.cancel()
-            await asyncio.gather(writer, *self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.connection.stop()
+
+    def _count_slow_consumer(self) -> None:
+        self.services.metrics.ws_closed["slow_consumer"] += 1
 
     async def _receive_loop(self) -> None:
         websocket = self.connection.websocket

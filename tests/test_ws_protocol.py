@@ -1,15 +1,27 @@
 """The WebSocket protocol against a real server: auth, replies, every error code."""
 
 import asyncio
+import base64
 import json
+import os
+from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.servers import ServerProcess
 from tests.wsclient import WsClient, new_guest
+
+
+async def next_reply(socket: ClientConnection) -> dict[str, Any]:
+    """The next reply on a raw socket, skipping public events."""
+    while True:
+        message: dict[str, Any] = json.loads(await socket.recv())
+        if "re" in message:
+            return message
 
 
 async def test_auth_sends_balances_before_the_reply(
@@ -18,7 +30,12 @@ async def test_auth_sends_balances_before_the_reply(
     token, user = await new_guest(http, server.base_url)
     async with connect(server.ws_url) as socket:
         await socket.send(json.dumps({"op": "auth", "id": 1, "token": token}))
-        first, second = json.loads(await socket.recv()), json.loads(await socket.recv())
+        own = []  # skip public events (Crash, live bets) that may come in between
+        while len(own) < 2:
+            message = json.loads(await socket.recv())
+            if message.get("event") in (None, "balance"):
+                own.append(message)
+        first, second = own
     assert first == {
         "event": "balance",
         "data": {
@@ -181,4 +198,42 @@ async def test_foreign_origin_is_rejected(server: ServerProcess) -> None:
     same_host = f"http://127.0.0.1:{server.port}"
     async with connect(server.ws_url, origin=same_host) as socket:  # type: ignore[arg-type]
         await socket.send(json.dumps({"op": "ping", "id": 1}))
-        assert json.loads(await socket.recv())["ok"] is True
+        assert (await next_reply(socket))["ok"] is True
+
+
+async def test_a_socket_that_stops_reading_is_closed_with_1013(
+    server: ServerProcess, redis: Redis, http: httpx.AsyncClient
+) -> None:
+    """Public frames pile up for a client that reads nothing: the server drops it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .encode()
+    )  # fmt: skip
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    writer.transport.pause_reading()  # from now on this client reads nothing
+    frame = json.dumps({"event": "test.bulk", "data": {"pad": "x" * 8_000}})
+    for _ in range(3_000):  # ~24 MB, far beyond the queue and the socket buffers
+        await redis.publish("croupier:public", frame)
+    async with asyncio.timeout(20):
+        while (
+            'croupier_ws_closed_total{reason="slow_consumer"}'
+            not in (await http.get(f"{server.base_url}/metrics")).text
+        ):
+            await asyncio.sleep(0.1)
+    # Reading again, the client finds what was in flight, then the close frame.
+    writer.transport.resume_reading()
+    received = b""
+    async with asyncio.timeout(20):
+        while b"\x03\xf5send queue overflow" not in received[-64:]:
+            chunk = await reader.read(1 << 20)
+            assert chunk, "connection ended without the 1013 close frame"
+            received += chunk
+    assert len(received) < 3_000 * 8_000  # the queue was dropped, not delivered
+    writer.close()
+    # Other sockets were not slowed down or dropped.
+    async with connect(server.ws_url) as fresh:
+        await fresh.send(json.dumps({"op": "ping", "id": 2}))
+        assert (await next_reply(fresh))["ok"] is True
