@@ -1,14 +1,19 @@
-"""`python -m server` / `croupier`: run one Croupier instance under uvicorn."""
+"""`python -m server` / `croupier`: run one Croupier instance under uvicorn.
+
+`croupier audit` replays every user's ledger instead (see server/audit.py).
+"""
 
 import logging
+import sys
 
 import uvicorn
 
 from server.app import create_app
+from server.audit import audit_command
 from server.config import Settings
 
 
-def main() -> None:
+def serve() -> None:
     """Start the server with settings from the environment."""
     settings = Settings()
     logging.basicConfig(
@@ -25,6 +30,16 @@ def main() -> None:
         ws_ping_timeout=settings.ping_interval_s,
         lifespan="on",
     )
+
+
+def main() -> None:
+    """`croupier` serves; `croupier audit [options]` audits the ledgers."""
+    args = sys.argv[1:]
+    if args[:1] == ["audit"]:
+        sys.exit(audit_command(args[1:]))
+    if args:
+        sys.exit(f"usage: croupier [audit [--help]]  (unknown arguments: {' '.join(args)})")
+    serve()
 
 
 if __name__ == "__main__":

@@ -1,13 +1,71 @@
-"""Replays a user's ledger against the stored balances."""
+"""Ledger audits: replay users' ledgers against their stored balances.
 
+`LedgerReplay` checks one user's entries fed in id order and has no I/O, so
+the load test reuses it on entries read over HTTP. `audit_user` audits one
+user from Redis in one atomic read; `audit_all` (the `croupier audit` command)
+streams every user: SCAN for wallets, one atomic pipelined read of each
+batch's wallets and ledger sizes, then the ledgers in id order with pipelined
+HMGETs of bounded size, so memory stays flat however long a ledger is, and
+ids are checked as they come. It also sums the house's profit per game and
+currency over settled bets.
+"""
+
+import argparse
+import asyncio
 import json
+import sys
+import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
 
 from redis.asyncio import Redis
 
+from server.config import Settings
+from server.embedded_redis import EmbeddedRedis, running_redis_pid
+from server.redis_client import connect
 from server.wallet import LedgerEntry, UserKeys
 from server.wallet.wallet import VERSION_FIELD
+
+THEORETICAL_EDGE = Fraction(1, 100)
+"""The house edge every game is designed for (return to player 99%)."""
+WALLET_PATTERN = "{u:*}:wallet"
+
+
+@dataclass
+class GameTally:
+    """The house's side of one game in one currency (minor units)."""
+
+    bets: int = 0
+    """Settled bets."""
+    wagered: int = 0
+    """Stakes of the settled bets."""
+    paid: int = 0
+    """Wins and refunds paid for them."""
+    open_bets: int = 0
+    open_stakes: int = 0
+
+    @property
+    def profit(self) -> int:
+        return self.wagered - self.paid
+
+    @property
+    def edge(self) -> float | None:
+        """Realised edge: profit per unit wagered."""
+        return self.profit / self.wagered if self.wagered else None
+
+    def merge(self, other: "GameTally") -> None:
+        self.bets += other.bets
+        self.wagered += other.wagered
+        self.paid += other.paid
+        self.open_bets += other.open_bets
+        self.open_stakes += other.open_stakes
+
+
+Tallies = dict[tuple[str, str], GameTally]
+"""(game, currency) -> tally."""
 
 
 @dataclass
@@ -21,49 +79,311 @@ class UserAudit:
     entries: int
     open_bets: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    went_negative: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def check_entries(user_id: str, entries: list[LedgerEntry], audit: UserAudit) -> None:
-    """Check ids run 1..n and each entry's balance_after follows from the one before."""
-    running: Counter[str] = Counter()
-    for expected_id, entry in enumerate(entries, start=1):
-        if entry["id"] != expected_id:
-            audit.problems.append(f"ledger id {entry['id']} where {expected_id} was expected")
+class LedgerReplay:
+    """Checks one user's ledger entries, fed in id order, and tallies the games.
+
+    Ids must run 1, 2, 3...; each entry's balance_after must follow from the
+    entries before it; no balance may go below zero. After a gap in the ids
+    the rest is not replayed (the gap is the problem reported).
+    """
+
+    def __init__(self, user_id: str, tallies: Tallies | None = None) -> None:
+        self.user_id = user_id
+        self.tallies: Tallies = {} if tallies is None else tallies
+        self.running: Counter[str] = Counter()
+        self.count = 0
+        self.open_bets: list[int] = []
+        self.problems: list[str] = []
+        self.went_negative = False
+        self._broken = False
+
+    def feed(self, entry: LedgerEntry) -> None:
+        if self._broken:
             return
-        if entry["user"] != user_id:
-            audit.problems.append(f"entry {entry['id']} names user {entry['user']}")
-        running[entry["currency"]] += entry["amount"]
-        if running[entry["currency"]] != entry["balance_after"]:
-            audit.problems.append(f"entry {entry['id']} balance_after does not follow the ledger")
-        if running[entry["currency"]] < 0:
-            audit.problems.append(f"entry {entry['id']} leaves a negative balance")
-        if entry["type"] == "bet" and entry["status"] == "open":
-            audit.open_bets.append(entry["id"])
-    audit.replayed = dict(running)
+        self.count += 1
+        entry_id = entry["id"]
+        if entry_id != self.count:
+            self.problems.append(f"ledger id {entry_id} where {self.count} was expected")
+            self._broken = True
+            return
+        if entry["user"] != self.user_id:
+            self.problems.append(f"entry {entry_id} names user {entry['user']}")
+        currency = entry["currency"]
+        self.running[currency] += entry["amount"]
+        if self.running[currency] != entry["balance_after"]:
+            self.problems.append(f"entry {entry_id} balance_after does not follow the ledger")
+        if self.running[currency] < 0:
+            self.problems.append(f"entry {entry_id} leaves a negative balance")
+            self.went_negative = True
+        kind, status = entry["type"], entry["status"]
+        if kind == "bet" and status == "open":
+            self.open_bets.append(entry_id)
+        game = entry["game"]
+        if game:
+            self._tally(game, currency, kind, status, entry["amount"])
+
+    def _tally(self, game: str, currency: str, kind: str, status: str, amount: int) -> None:
+        tally = self.tallies.get((game, currency))
+        if tally is None:
+            tally = self.tallies[game, currency] = GameTally()
+        if kind == "bet":
+            if status == "settled":
+                tally.bets += 1
+                tally.wagered -= amount
+            elif status == "open":
+                tally.open_bets += 1
+                tally.open_stakes -= amount
+            # rolled_back bets and their "rollback" entries cancel out
+        elif kind in ("win", "refund"):
+            tally.paid += amount
+
+    def missing_entry(self) -> None:
+        """The next id has no entry."""
+        if not self._broken:
+            self.problems.append(f"ledger entry {self.count + 1} is missing")
+            self._broken = True
+
+    def finish(self, stored: dict[str, int], version: int, entries: int) -> UserAudit:
+        """Compare with the wallet: balances per currency, and `entries` against `version`."""
+        replayed = dict(self.running)
+        audit = UserAudit(
+            self.user_id, stored, replayed, version, entries, self.open_bets, self.problems
+        )
+        audit.went_negative = self.went_negative
+        if entries != version:
+            audit.problems.append(f"{entries} ledger entries for version {version}")
+        for currency in sorted(set(stored) | set(replayed)):
+            if stored.get(currency, 0) != replayed.get(currency, 0):
+                audit.problems.append(
+                    f"{currency}: stored {stored.get(currency, 0)},"
+                    f" ledger {replayed.get(currency, 0)}"
+                )
+            if stored.get(currency, 0) < 0:
+                audit.went_negative = True
+                audit.problems.append(f"{currency}: negative balance {stored[currency]}")
+        return audit
+
+
+def _wallet(raw: dict[str, str]) -> tuple[dict[str, int], int]:
+    """Balances and version from a wallet hash."""
+    version = int(raw.pop(VERSION_FIELD, 0))
+    return {code: int(value) for code, value in raw.items()}, version
 
 
 async def audit_user(redis: Redis, user_id: str) -> UserAudit:
-    """Replay one user's ledger; `problems` lists every discrepancy found."""
+    """Replay one user's ledger (read atomically); `problems` lists every discrepancy."""
     keys = UserKeys(user_id)
     async with redis.pipeline(transaction=True) as pipe:
         wallet, ledger = await pipe.hgetall(keys.wallet).hgetall(keys.ledger).execute()
-    version = int(wallet.pop(VERSION_FIELD, 0))
-    stored = {code: int(value) for code, value in wallet.items()}
-    entries: list[LedgerEntry] = sorted(
-        (json.loads(raw) for raw in ledger.values()), key=lambda entry: entry["id"]
+    stored, version = _wallet(wallet)
+    replay = LedgerReplay(user_id)
+    for entry in sorted((json.loads(raw) for raw in ledger.values()), key=lambda e: e["id"]):
+        replay.feed(entry)
+    return replay.finish(stored, version, len(ledger))
+
+
+@dataclass
+class AuditReport:
+    """The audit of every user."""
+
+    users: int = 0
+    entries: int = 0
+    failed: list[UserAudit] = field(default_factory=list)
+    """Users with problems."""
+    negative: int = 0
+    """Users whose balance is or went below zero."""
+    open_bets: int = 0
+    users_with_open_bets: int = 0
+    tallies: Tallies = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def add(self, audit: UserAudit) -> None:
+        self.users += 1
+        self.entries += audit.entries
+        if audit.problems:
+            self.failed.append(audit)
+        self.negative += audit.went_negative
+        self.open_bets += len(audit.open_bets)
+        self.users_with_open_bets += bool(audit.open_bets)
+
+    def to_dict(self, show: int) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "users": self.users,
+            "entries": self.entries,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "mismatched_users": len(self.failed),
+            "negative_balances": self.negative,
+            "open_bets": self.open_bets,
+            "users_with_open_bets": self.users_with_open_bets,
+            "games": [
+                {
+                    "game": game,
+                    "currency": currency,
+                    "bets": t.bets,
+                    "wagered": t.wagered,
+                    "paid": t.paid,
+                    "profit": t.profit,
+                    "edge": t.edge,
+                    "theoretical_edge": float(THEORETICAL_EDGE),
+                    "open_bets": t.open_bets,
+                    "open_stakes": t.open_stakes,
+                }
+                for (game, currency), t in sorted(self.tallies.items())
+            ],
+            "problems": {audit.user_id: audit.problems for audit in self.failed[:show]},
+        }
+
+
+async def audit_all(redis: Redis, *, batch: int = 500, chunk: int = 1000) -> AuditReport:
+    """Audit every user with a wallet, `batch` users and at most `chunk` entries per HMGET."""
+    started = time.perf_counter()
+    report = AuditReport()
+    seen: set[str] = set()  # SCAN may return a key twice
+    users: list[str] = []
+    async for key in redis.scan_iter(match=WALLET_PATTERN, count=1000):
+        user_id = key[3 : key.index("}")]
+        if user_id in seen:
+            continue
+        seen.add(user_id)
+        users.append(user_id)
+        if len(users) >= batch:
+            await _audit_batch(redis, users, chunk, report)
+            users = []
+    if users:
+        await _audit_batch(redis, users, chunk, report)
+    report.elapsed_s = time.perf_counter() - started
+    return report
+
+
+async def _audit_batch(redis: Redis, users: list[str], chunk: int, report: AuditReport) -> None:
+    # Wallets and ledger sizes in one atomic read: entries 1..version never
+    # change amount later, so the replay is consistent even on a live server.
+    async with redis.pipeline(transaction=True) as pipe:
+        for user_id in users:
+            keys = UserKeys(user_id)
+            pipe.hgetall(keys.wallet).hlen(keys.ledger)
+        raw = await pipe.execute()
+    wallets = [_wallet(wallet) for wallet in raw[0::2]]
+    sizes: list[int] = raw[1::2]
+    replays = [LedgerReplay(user_id, report.tallies) for user_id in users]
+    next_id = [1] * len(users)
+    pending = [i for i, (_, version) in enumerate(wallets) if version > 0]
+    while pending:  # rounds of at most 8 chunks of entries per round trip
+        requests: list[tuple[int, int]] = []
+        budget = 8 * chunk
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in pending:
+                if budget <= 0:
+                    break
+                first, version = next_id[i], wallets[i][1]
+                last = min(version, first + min(chunk, budget) - 1)
+                pipe.hmget(UserKeys(users[i]).ledger, [str(n) for n in range(first, last + 1)])
+                requests.append((i, last))
+                budget -= last - first + 1
+            results = await pipe.execute()
+        for (i, last), values in zip(requests, results, strict=True):
+            _feed(replays[i], values)
+            next_id[i] = last + 1
+        pending = [i for i in pending if next_id[i] <= wallets[i][1]]
+    for replay, (stored, version), size in zip(replays, wallets, sizes, strict=True):
+        report.add(replay.finish(stored, version, size))
+
+
+def _feed(replay: LedgerReplay, values: Iterable[str | None]) -> None:
+    for raw in values:
+        if raw is None:
+            replay.missing_entry()
+        else:
+            replay.feed(json.loads(raw))
+
+
+def format_report(report: AuditReport, show: int) -> str:
+    """The audit as text for people."""
+    rate = report.entries / report.elapsed_s if report.elapsed_s else 0.0
+    lines = [
+        f"audited {report.users:,} users, {report.entries:,} ledger entries"
+        f" in {report.elapsed_s:.2f} s ({rate:,.0f} entries/s)",
+        f"balance mismatches: {len(report.failed):,} users",
+        f"negative balances: {report.negative:,} users",
+        f"open (pending) bets: {report.open_bets:,} in {report.users_with_open_bets:,} users",
+    ]
+    if report.tallies:
+        lines.append("house profit by game and currency (minor units, settled bets):")
+        header = ("game", "currency", "bets", "wagered", "paid", "profit", "edge", "theory")
+        rows = [header]
+        for (game, currency), t in sorted(report.tallies.items()):
+            edge = f"{t.edge:.3%}" if t.edge is not None else "-"
+            rows.append(
+                (game, currency, f"{t.bets:,}", f"{t.wagered:,}", f"{t.paid:,}",
+                 f"{t.profit:,}", edge, f"{float(THEORETICAL_EDGE):.3%}")
+            )  # fmt: skip
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        for row in rows:
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+            cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+            lines.append("  " + "  ".join(cells))
+    for audit in report.failed[:show]:
+        lines.append(f"user {audit.user_id}: " + "; ".join(audit.problems[:5]))
+    if len(report.failed) > show:
+        lines.append(f"... and {len(report.failed) - show:,} more users with problems")
+    lines.append("OK" if report.ok else "FAILED")
+    return "\n".join(lines)
+
+
+async def _run_audit(settings: Settings, batch: int, chunk: int) -> AuditReport:
+    """Audit REDIS_URL, else the embedded Redis of the data directory."""
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if url is None:
+        data_dir = settings.data_dir.resolve()
+        socket = data_dir / "redis.sock"
+        if running_redis_pid(data_dir / "redis.pid") is not None:
+            if not socket.exists():
+                raise SystemExit(f"the Redis of {data_dir} listens on TCP: set REDIS_URL")
+            url = f"unix://{socket}"  # the running server's Redis: read it, never stop it
+        elif not data_dir.is_dir():
+            raise SystemExit(f"no data directory {data_dir}: set REDIS_URL or CROUPIER_DATA_DIR")
+        else:
+            embedded = EmbeddedRedis(data_dir, settings.appendfsync)
+            url = await embedded.start()
+    redis = connect(url, 4)
+    try:
+        return await audit_all(redis, batch=batch, chunk=chunk)
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            await embedded.stop()
+
+
+def audit_command(argv: list[str]) -> int:
+    """`croupier audit`: exit status 0 when every ledger matches, 1 otherwise."""
+    parser = argparse.ArgumentParser(
+        prog="croupier audit",
+        description="Replay every user's ledger against the stored balance (REDIS_URL, else"
+        " the embedded Redis of CROUPIER_DATA_DIR); report mismatches, negative balances,"
+        " open bets and the house's profit per game and currency.",
     )
-    audit = UserAudit(user_id, stored, {}, version, len(entries))
-    check_entries(user_id, entries, audit)
-    if len(entries) != version:
-        audit.problems.append(f"{len(entries)} ledger entries for version {version}")
-    for currency in set(stored) | set(audit.replayed):
-        if stored.get(currency, 0) != audit.replayed.get(currency, 0):
-            audit.problems.append(
-                f"{currency}: stored {stored.get(currency, 0)},"
-                f" ledger {audit.replayed.get(currency, 0)}"
-            )
-    return audit
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--show", type=int, default=20, help="users with problems to list (20)")
+    parser.add_argument("--batch", type=int, default=500, help="users per round trip (500)")
+    parser.add_argument("--chunk", type=int, default=1000, help="entries per HMGET (1000)")
+    args = parser.parse_args(argv)
+    report = asyncio.run(_run_audit(Settings(), args.batch, args.chunk))
+    if args.json:
+        print(json.dumps(report.to_dict(args.show), indent=2))
+    else:
+        print(format_report(report, args.show))
+    sys.stdout.flush()
+    return 0 if report.ok else 1

@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints figures measured against baselines of the same run."""

@@ -1,0 +1,113 @@
+"""End-to-end bets against bare echo round trips of the same stack, in one run.
+
+`python -m bench.bets` starts a private redis-server, a Croupier server
+(`python -m server`, rate limits raised) and a bare Starlette + uvicorn echo
+app (`bench.echo`), then for each client count runs a closed loop against
+each for `--duration` seconds: every client sends one frame and waits for its
+reply. Bets are instant-game `bet` ops (dice by default), each with a new
+idempotency key, fully settled when the reply comes; echo frames are the same
+JSON text sent back unchanged. The figure is bets/s over echo round trips/s
+(target: >= 45%), with latency percentiles (target: p99 < 10 ms at 50
+clients). `--prototype` also runs `bench.piped_server` (the bet scripts on the
+auto-pipeline prototype) in the same run.
+"""
+
+import argparse
+import asyncio
+import json
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.common import Drive, DriveResult, croupier_server, drive, echo_server, guests, machine
+from loadtest.transport import CLIENT_KINDS, default_client
+from server.embedded_redis import EmbeddedRedis
+
+PARAMS = {
+    "dice": {"target": "50.50", "condition": "over"},
+    "limbo": {"target": "2.00"},
+    "plinko": {"rows": 12, "risk": "medium"},
+    "keno": {"picks": [3, 9, 14, 22, 31], "risk": "classic"},
+}
+
+
+def bet_frame(game: str) -> str:
+    """A bet request; `{n}` becomes a counter unique per client (id and key)."""
+    request = {"op": "bet", "id": "#", "game": game, "amount": 10, "currency": "PLAY"}
+    request |= {"params": PARAMS[game], "key": "#"}
+    return json.dumps(request, separators=(",", ":")).replace('"#"', '"{n}"')
+
+
+def row(label: str, clients: int, result: DriveResult) -> str:
+    h = result.latency.summary_ms()
+    return (
+        f"{label:<6}{clients:>8}{result.rate:>11,.0f}{h['p50']:>8.2f}{h['p95']:>8.2f}"
+        f"{h['p99']:>8.2f}{h['max']:>8.2f}"
+    )
+
+
+def bets_run(
+    args: argparse.Namespace, base: str, tokens: tuple[str, ...], clients: int
+) -> DriveResult:
+    ws_url = base.replace("http", "ws", 1) + "/ws"
+    spec = Drive(
+        ws_url, args.client, bet_frame(args.game), args.duration, tokens[:clients], clients
+    )
+    return drive(spec, args.processes)
+
+
+def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
+    frame = bet_frame(args.game)
+    print(f"bench/bets on {machine()}")
+    print(
+        f"client {args.client}, {args.processes} driver process(es), {args.duration:g} s per run,"
+        f" game {args.game}, appendfsync {args.appendfsync}"
+    )
+    print(f"{'':<6}{'clients':>8}{'per s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}  (ms)")
+    with ExitStack() as stack:
+        base, _ = stack.enter_context(croupier_server(redis_url, workdir))
+        echo_url, _ = stack.enter_context(echo_server(workdir))
+        piped = None
+        if args.prototype:
+            piped, _ = stack.enter_context(
+                croupier_server(redis_url, workdir, "bench.piped_server")
+            )
+        tokens = tuple(guests(base, max(args.clients)))
+        for clients in args.clients:
+            echo = drive(
+                Drive(echo_url, args.client, frame, args.duration, clients=clients), args.processes
+            )
+            print(row("echo", clients, echo))
+            bets = bets_run(args, base, tokens, clients)
+            print(row("bets", clients, bets) + f"   bets/echo = {bets.rate / echo.rate:.1%}")
+            if piped is not None:
+                fast = bets_run(args, piped, tokens, clients)
+                print(row("piped", clients, fast) + f"   piped/echo = {fast.rate / echo.rate:.1%}")
+
+
+async def with_redis(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-bets-") as tmp:
+        redis_server = EmbeddedRedis(Path(tmp) / "redis", args.appendfsync)
+        url = await redis_server.start()
+        try:
+            await asyncio.to_thread(run, args, Path(tmp), url)
+        finally:
+            await redis_server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 10, 50], help="client counts (1 10 50)"
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    parser.add_argument("--processes", type=int, default=1, help="driver processes (1)")
+    parser.add_argument("--client", choices=CLIENT_KINDS, default=default_client())
+    parser.add_argument("--game", choices=sorted(PARAMS), default="dice")
+    parser.add_argument("--appendfsync", choices=("always", "everysec"), default="everysec")
+    parser.add_argument("--prototype", action="store_true", help="also measure bench.piped_server")
+    asyncio.run(with_redis(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Public-event fan-out: publish-to-receive lag at N connected sockets, and RSS per socket.
+
+`python -m bench.fanout` starts a private redis-server and, for each N, a
+fresh Croupier server (its Crash loop off, so the only traffic is ours), opens
+N WebSockets from `--processes` client processes (separate from the server),
+measures the server's RSS growth per connected socket, then publishes
+`--rate` events per second to `croupier:public` through Redis for
+`--duration` seconds, each carrying its publish time (ns). Every socket
+records receive time minus publish time. Sockets the server closed, and
+events not received by the end (`--grace` seconds after the last publish),
+are counted. Crash ticks come every 100 ms, hence the default rate of 10/s.
+(When the Crash part exposes tick times, the same receive side can time its
+`crash.tick` events instead.)
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import collect, croupier_server, machine, rss_kib
+from loadtest.stats import Histogram
+from loadtest.transport import CLIENT_KINDS, ClientKind, Socket, connect, default_client
+from loadtest.worker import event_loop_runner
+from server.embedded_redis import EmbeddedRedis
+from server.realtime.hub import PUBLIC_CHANNEL
+from server.redis_client import connect as redis_connect
+
+EVENT = "bench.fanout"
+CONNECTS_AT_ONCE = 100
+
+
+async def _watch(
+    kind: ClientKind, url: str, sockets: int, *, ready: Any, stop: Any, out: Any
+) -> None:
+    latency = Histogram()
+    state = {"received": 0, "closed": 0}
+    prefix = f'{{"event":"{EVENT}"'
+
+    def on_message(text: str) -> None:
+        if text.startswith(prefix):
+            now = time.time_ns()
+            latency.add((now - json.loads(text)["data"]["t"]) / 1000)
+            state["received"] += 1
+
+    def on_close() -> None:
+        state["closed"] += 1
+
+    gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
+
+    async def open_one() -> Socket | None:
+        async with gate:
+            try:
+                return await connect(kind, url, on_message, on_close, 30)
+            except (OSError, TimeoutError):
+                return None
+
+    opened = await asyncio.gather(*(open_one() for _ in range(sockets)))
+    connected = [socket for socket in opened if socket is not None]
+    out.put(("connected", len(connected)))
+    await asyncio.to_thread(ready.wait)  # the parent measured RSS
+    await asyncio.to_thread(stop.wait)  # the parent finished publishing
+    closed_early = state["closed"]
+    await asyncio.gather(*(socket.close() for socket in connected), return_exceptions=True)
+    out.put(
+        {
+            "connected": len(connected),
+            "received": state["received"],
+            "closed": closed_early,
+            "latency": latency.to_dict(),
+        }
+    )
+
+
+def _watch_process(kind: ClientKind, url: str, sockets: int, signals: tuple[Any, Any, Any]) -> None:
+    ready, stop, out = signals
+    with event_loop_runner() as runner:
+        runner.run(_watch(kind, url, sockets, ready=ready, stop=stop, out=out))
+
+
+async def publish(redis_url: str, rate: float, duration: float) -> int:
+    """Publish `rate` timestamped events per second for `duration` s; returns the count."""
+    redis = redis_connect(redis_url, 2)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent = 0
+    try:
+        while sent < rate * duration:
+            await asyncio.sleep(max(0.0, start + sent / rate - loop.time()))
+            data = {"t": time.time_ns(), "seq": sent}
+            frame = json.dumps({"event": EVENT, "data": data}, separators=(",", ":"))
+            await redis.publish(PUBLIC_CHANNEL, frame)
+            sent += 1
+    finally:
+        await redis.aclose()
+    return sent
+
+
+def measure(args: argparse.Namespace, redis_url: str, workdir: Path, sockets: int) -> str:
+    """One N: connect, RSS, publish, collect; returns the table row."""
+    context = multiprocessing.get_context("spawn")
+    out, ready, stop = context.Queue(), context.Event(), context.Event()
+    env = {"CROUPIER_CRASH_ENABLED": "false"}
+    with croupier_server(redis_url, workdir, **env) as (base, pid):
+        url = base.replace("http", "ws", 1) + "/ws"
+        base_rss = rss_kib(pid)
+        shares = [
+            sockets // args.processes + (p < sockets % args.processes)
+            for p in range(args.processes)
+        ]
+        workers = [
+            context.Process(
+                target=_watch_process, args=(args.client, url, share, (ready, stop, out))
+            )
+            for share in shares
+        ]
+        for worker in workers:
+            worker.start()
+        connected = sum(m[1] for m in collect(out, workers, time.time() + 300, tagged=True))
+        time.sleep(1.0)  # let the server settle after the handshakes
+        per_socket = (rss_kib(pid) - base_rss) / max(connected, 1)
+        ready.set()
+        sent = asyncio.run(publish(redis_url, args.rate, args.duration))
+        time.sleep(args.grace)
+        stop.set()
+        results = collect(out, workers, time.time() + 120)
+    latency = Histogram()
+    for result in results:
+        latency.merge(Histogram.from_dict(result["latency"]))
+    received = sum(r["received"] for r in results)
+    closed = sum(r["closed"] for r in results)
+    h = latency.summary_ms()
+    lost = sent * connected - received
+    return (
+        f"{sockets:>7,}{connected:>10,}{per_socket:>9.1f}{sent:>6}{received:>11,}{lost:>9,}"
+        f"{closed:>7,}{h['p50']:>9.1f}{h['p95']:>9.1f}{h['p99']:>9.1f}{h['max']:>9.1f}"
+    )
+
+
+async def with_redis(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
+        redis_server = EmbeddedRedis(Path(tmp) / "redis", "everysec")
+        url = await redis_server.start()
+        try:
+            print(f"bench/fanout on {machine()}")
+            print(
+                f"client {args.client}, {args.processes} client processes, {args.rate:g} events/s"
+                f" for {args.duration:g} s per N"
+            )
+            print(
+                f"{'N':>7}{'connected':>10}{'KiB/sock':>9}{'sent':>6}{'received':>11}{'missing':>9}"
+                f"{'closed':>7}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}  (lag, ms)"
+            )
+            for sockets in args.sockets:
+                print(await asyncio.to_thread(measure, args, url, Path(tmp), sockets), flush=True)
+        finally:
+            await redis_server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sockets", type=int, nargs="+", default=[1000, 5000, 10000], help="N (1000 5000 10000)"
+    )
+    parser.add_argument("--rate", type=float, default=10.0, help="events per second (10)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of events (10)")
+    parser.add_argument("--grace", type=float, default=3.0, help="seconds to drain after (3)")
+    parser.add_argument("--processes", type=int, default=2, help="client processes (2)")
+    parser.add_argument("--client", choices=CLIENT_KINDS, default=default_client())
+    asyncio.run(with_redis(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

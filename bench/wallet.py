@@ -1,0 +1,182 @@
+"""Wallet throughput: the project's Wallet API against raw EVALSHA of the same script.
+
+`python -m bench.wallet` starts a private redis-server (unix socket in a temp
+directory), loads the wallet's debit and credit scripts, and in the same run
+measures, per script:
+
+* raw: `redis-benchmark` calling EVALSHA of that script from C, `--clients`
+  connections, one new idempotency key per call (`__rand_int__`);
+* api: `Wallet.debit` / `Wallet.credit` from `--clients` concurrent asyncio
+  tasks in one Python process (uvloop, the server's pool size);
+* batched: the same API on the `bench.batching` prototype, which coalesces
+  the calls of one event-loop tick into one pipeline.
+
+The figure is api / raw (target: >= 50%). `--profile` prints a pyinstrument
+profile of the api run.
+"""
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bench.autopipeline import AutoPipeline, pipelined_scripts
+from bench.batching import batched_scripts
+from bench.common import machine
+from loadtest.worker import event_loop_runner
+from server.config import Settings
+from server.embedded_redis import EmbeddedRedis
+from server.redis_client import connect
+from server.wallet import UserKeys, Wallet, WalletScripts
+
+USER = "bench"
+FUNDS = 10**15
+TTL = str(Settings().idempotency_ttl_s)
+
+
+def redis_benchmark(socket: str, clients: int, requests: int, command: list[str]) -> float:
+    """Requests per second of one redis-benchmark run."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        raise SystemExit("redis-benchmark is not on PATH (apt-get install redis-tools)")
+    output = subprocess.run(
+        [binary, "-s", socket, "-c", str(clients), "-n", str(requests), "-r", "1000000000000",
+         "-q", *command],
+        check=True, capture_output=True, text=True, timeout=600,
+    ).stdout  # fmt: skip
+    found = re.findall(r"([\d.]+) requests per second", output)
+    if not found:
+        raise RuntimeError(f"unexpected redis-benchmark output: {output!r}")
+    return float(found[-1])
+
+
+def script_command(sha: str, kind: str) -> list[str]:
+    """EVALSHA of the debit or credit script with the arguments Wallet sends."""
+    keys = UserKeys(USER)
+    op_kind = "bet" if kind == "debit" else "win"
+    return [
+        "EVALSHA", sha, "4", keys.wallet, keys.ledger, keys.ledger_index,
+        keys.idempotency("raw:__rand_int__"),
+        USER, "PLAY", "1", op_kind, "dice", "ref", TTL, keys.events,
+    ]  # fmt: skip
+
+
+async def api_rate(
+    operation: Callable[[str], Awaitable[object]], clients: int, requests: int
+) -> float:
+    """Calls per second of `operation(key)` from `clients` concurrent tasks."""
+    per_client = requests // clients
+    prefix = f"{time.monotonic_ns()}-"
+
+    async def client(number: int) -> None:
+        for i in range(per_client):
+            await operation(f"{prefix}{number}-{i}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return per_client * clients / (time.perf_counter() - started)
+
+
+def operations(wallet: Wallet) -> dict[str, Callable[[str], Awaitable[object]]]:
+    return {
+        "debit": lambda key: wallet.debit(USER, 1, "PLAY", key=key, game="dice", ref="ref"),
+        "credit": lambda key: wallet.credit(
+            USER, 1, "PLAY", key=key, kind="win", game="dice", ref="ref"
+        ),
+    }
+
+
+async def measure(args: argparse.Namespace, url: str, socket: str) -> list[str]:
+    redis: Redis = connect(url, Settings().redis_pool_size)
+    try:
+        scripts = WalletScripts.register(redis)
+        shas = {
+            "debit": await redis.script_load(scripts.debit.script),
+            "credit": await redis.script_load(scripts.credit.script),
+        }
+        plain = Wallet(redis, scripts, int(TTL))
+        batched = Wallet(redis, batched_scripts(redis, scripts), int(TTL))
+        pipeline = AutoPipeline(url)
+        piped = Wallet(redis, pipelined_scripts(pipeline, scripts), int(TTL))
+        await plain.credit(USER, FUNDS, "PLAY", key="funds", kind="deposit")
+        lines = []
+        for kind in ("debit", "credit"):
+            await api_rate(operations(plain)[kind], args.clients, 2000)  # warm-up
+            raw = await asyncio.to_thread(
+                redis_benchmark,
+                socket,
+                args.clients,
+                args.requests,
+                script_command(shas[kind], kind),
+            )
+            api = await profiled(args, kind, operations(plain)[kind], args.clients, args.requests)
+            tick = await api_rate(operations(batched)[kind], args.clients, args.requests)
+            piped_rate = await api_rate(operations(piped)[kind], args.clients, args.requests)
+            lines.append(
+                f"{kind:<7} {raw:>9,.0f} {api:>9,.0f} {api / raw:>6.1%}"
+                f" {tick:>9,.0f} {tick / raw:>6.1%} {piped_rate:>9,.0f} {piped_rate / raw:>6.1%}"
+            )
+        pipeline.close()
+        return lines
+    finally:
+        await redis.aclose()
+
+
+async def profiled(
+    args: argparse.Namespace,
+    kind: str,
+    operation: Callable[[str], Awaitable[object]],
+    clients: int,
+    requests: int,
+) -> float:
+    """api_rate, under pyinstrument when --profile is given (for the debit run)."""
+    if not args.profile or kind != "debit":
+        return await api_rate(operation, clients, requests)
+    from pyinstrument import Profiler  # noqa: PLC0415 (an optional tool)
+
+    with Profiler(async_mode="disabled") as profiler:
+        rate = await api_rate(operation, clients, requests)
+    print(profiler.output_text(unicode=False, show_all=False))
+    return rate
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-wallet-") as tmp:
+        redis_server = EmbeddedRedis(Path(tmp), args.appendfsync)
+        url = await redis_server.start()
+        try:
+            lines = await measure(args, url, url.removeprefix("unix://"))
+        finally:
+            await redis_server.stop()
+    print(f"bench/wallet on {machine()}")
+    print(
+        f"{args.clients} clients, {args.requests:,} calls per run, one new key per call,"
+        f" appendfsync {args.appendfsync}"
+    )
+    print(
+        f"{'calls/s':<7} {'raw':>9} {'api':>9} {'ratio':>6} {'batched':>9} {'ratio':>6}"
+        f" {'piped':>9} {'ratio':>6}"
+    )
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50, help="concurrent callers (50)")
+    parser.add_argument("--requests", type=int, default=100_000, help="calls per run (100000)")
+    parser.add_argument("--appendfsync", choices=("always", "everysec"), default="everysec")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument the api debit run")
+    args = parser.parse_args()
+    with event_loop_runner() as runner:
+        runner.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

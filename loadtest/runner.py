@@ -1,0 +1,110 @@
+"""The parent process: starts the workers, shows progress, merges and reports.
+
+Every loop here is bounded: workers get a fixed time to start, the run its
+duration plus the op timeout, the audit its own limit; a worker still alive
+after that is killed and the run fails.
+"""
+
+import multiprocessing
+import queue
+import sys
+import time
+from typing import Any
+
+from loadtest.options import LoadOptions
+from loadtest.report import build_report, progress_line
+from loadtest.stats import Stats
+from loadtest.user import MAX_ATTEMPTS
+from loadtest.worker import START_WAIT_S, worker_main
+
+EXIT_OK, EXIT_DISCREPANCY, EXIT_FAILED = 0, 1, 3
+
+
+class WorkersFailedError(Exception):
+    """A worker died or did not finish in time."""
+
+
+def run(options: LoadOptions) -> tuple[int, dict[str, Any]]:
+    """Run the load test; returns the exit status and the report."""
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    go = context.Event()
+    start_cell = context.Value("d", 0.0)
+    groups = [list(range(options.users))[w :: options.workers] for w in range(options.workers)]
+    workers = [
+        context.Process(
+            target=worker_main,
+            args=(options, number),
+            kwargs={"users": group, "out": out, "go": go, "start_at": start_cell},
+            name=f"loadtest-worker-{number}",
+        )
+        for number, group in enumerate(groups)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        return _supervise(options, workers, out, go, start_cell)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join(5)
+
+
+def _supervise(
+    options: LoadOptions, workers: list[Any], out: Any, go: Any, start_cell: Any
+) -> tuple[int, dict[str, Any]]:
+    ready = 0
+    deadline = time.time() + START_WAIT_S
+    while ready < len(workers):
+        kind, *_ = _next(out, workers, deadline)
+        ready += kind == "ready"
+    start_at = time.time() + 0.1
+    start_cell.value = start_at
+    go.set()
+
+    total, interval = Stats(), Stats()
+    active: dict[int, int] = {}
+    results: list[dict[str, Any]] = []
+    stopped_at = start_at
+    done = 0
+    run_end = start_at + options.duration_s + options.timeout_s * MAX_ATTEMPTS * 2
+    deadline = run_end + options.audit_timeout_s
+    last_line = time.time()
+    while done < len(workers):
+        message = _next(out, workers, deadline, options.progress_s or 1.0)
+        if message[0] == "stats":
+            _, worker, counts, active[worker] = message
+            stats = Stats.from_dict(counts)
+            total.merge(stats)
+            interval.merge(stats)
+        elif message[0] == "done":
+            _, worker, counts, user_results, worker_stopped = message
+            total.merge(Stats.from_dict(counts))
+            results.extend(user_results)
+            stopped_at = max(stopped_at, worker_stopped)
+            active[worker] = 0
+            done += 1
+        now = time.time()
+        if options.progress_s and now - last_line >= options.progress_s:
+            line = progress_line(
+                now - start_at, interval, now - last_line, total, sum(active.values())
+            )
+            print(line, file=sys.stderr, flush=True)
+            interval, last_line = Stats(), now
+    report = build_report(options, total, stopped_at - start_at, results)
+    return (EXIT_OK if report["ok"] else EXIT_DISCREPANCY), report
+
+
+def _next(out: Any, workers: list[Any], deadline: float, wait: float = 0.5) -> tuple[Any, ...]:
+    """The next worker message, or ("tick",) after `wait`; raises if a worker died."""
+    try:
+        message: tuple[Any, ...] = out.get(timeout=wait)
+        return message
+    except queue.Empty:
+        dead = [w.name for w in workers if w.exitcode not in (None, 0)]
+        if dead:
+            raise WorkersFailedError(f"worker processes died: {', '.join(dead)}") from None
+        if time.time() > deadline:
+            raise WorkersFailedError("the workers did not finish in time") from None
+        return ("tick",)

@@ -1,0 +1,269 @@
+"""One simulated user: a betting socket, watching tabs, and what the client saw.
+
+The player socket places bets one after another (a closed loop with think
+time); each watching tab only receives `balance` events. Everything the
+client learns is kept for the audit: the balances it expects from its own
+replies, the newest balance each tab was shown, and any version a tab missed.
+"""
+
+import asyncio
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from loadtest.games import GAMES
+from loadtest.link import Link, LinkClosedError, OnEvent
+from loadtest.options import LoadOptions
+from loadtest.stats import Stats
+
+MAX_ATTEMPTS = 5
+RETRY_CODES = frozenset({"RATE_LIMITED", "BUSY", "INTERNAL"})
+"""Error replies after which the same request (same key) is sent again."""
+UNKNOWN_OUTCOME = frozenset({"INTERNAL", "TIMEOUT", "CLOSED"})
+"""Failures after which the bet may or may not have been placed."""
+
+
+class SetupError(Exception):
+    """The user could not be created or could not sign in."""
+
+
+@dataclass
+class Tab:
+    """What one socket of the user was shown by `balance` events."""
+
+    start_version: int = -1
+    start_balances: dict[str, int] = field(default_factory=dict)
+    """The sign-in snapshot: one event per currency, all of one version."""
+    last_version: int = -1
+    balances: dict[str, int] = field(default_factory=dict)
+    missing: int = 0
+    """Versions never received (skipped between two events, or replaced by a resync)."""
+    stale: int = 0
+    """Live events at or below the newest version already seen."""
+
+    def on_balance(self, data: dict[str, Any]) -> None:
+        version: int = data["version"]
+        currency: str = data["currency"]
+        snapshot = data["reason"]["type"] == "snapshot"
+        if self.start_version < 0:
+            self.start_version = self.last_version = version
+        if snapshot and version == self.start_version == self.last_version:
+            self.start_balances[currency] = data["balance"]
+        if version < self.last_version or (version == self.last_version and not snapshot):
+            self.stale += not snapshot
+            return
+        if version > self.last_version:
+            self.missing += version - self.last_version - (0 if snapshot else 1)
+        self.last_version = version
+        self.balances[currency] = data["balance"]
+
+
+class LagTracker:
+    """Settle-to-receipt lag of win events on the watching tabs.
+
+    A win's balance event carries the bet id as its `ref`; the bet reply
+    carries `settled_at` (server clock, ms). Whichever arrives second makes
+    the sample.
+    """
+
+    def __init__(self, stats: Stats, watchers: int) -> None:
+        self._stats = stats
+        self._watchers = watchers
+        self._settled: dict[str, tuple[int, int]] = {}
+        """bet id -> (settled_at, tabs still to report)."""
+        self._early: list[dict[str, float]] = [{} for _ in range(watchers)]
+
+    def settled(self, ref: str, settled_at: int) -> None:
+        waiting = self._watchers
+        for early in self._early:
+            received = early.pop(ref, None)
+            if received is not None:
+                self._stats.lag.add((received - settled_at) * 1000)
+                waiting -= 1
+        if waiting:
+            self._settled[ref] = (settled_at, waiting)
+
+    def received(self, tab: int, ref: str) -> None:
+        now_ms = time.time() * 1000
+        entry = self._settled.get(ref)
+        if entry is None:
+            self._early[tab][ref] = now_ms
+            return
+        settled_at, waiting = entry
+        self._stats.lag.add((now_ms - settled_at) * 1000)
+        if waiting > 1:
+            self._settled[ref] = (settled_at, waiting - 1)
+        else:
+            del self._settled[ref]
+
+
+class Player:
+    """A guest account betting on one socket while its other tabs watch."""
+
+    def __init__(
+        self, index: int, options: LoadOptions, stats: Stats, http: httpx.AsyncClient
+    ) -> None:
+        self.index = index
+        self.options = options
+        self.stats = stats
+        self.http = http
+        seed = None if options.seed is None else options.seed * 1_000_003 + index
+        self.rng = random.Random(seed)
+        self.token = ""
+        self.user_id = ""
+        self.key_prefix = f"lt{random.getrandbits(40):x}-"
+        self.placed = 0
+        """Bets whose reply was ok."""
+        self.unresolved = 0
+        """Bets whose outcome stayed unknown after every retry."""
+        self.broke = False
+        self.expected: Counter[str] = Counter()
+        """Net change per currency computed from the bet replies."""
+        self.tabs = [Tab() for _ in range(options.tabs + 1)]
+        """tabs[0] is the betting socket; the others only watch."""
+        self.lag = LagTracker(stats, options.tabs)
+        self._links: list[Link] = []
+        self._sequence = 0
+        self._games = [GAMES[name] for name in options.mix]
+        self._weights = list(options.mix.values())
+
+    async def start(self) -> None:
+        """Create the guest account and open and sign in every tab."""
+        started = time.perf_counter()
+        try:
+            response = await self.http.post("/api/auth/guest")
+        except httpx.HTTPError as error:
+            raise SetupError(f"guest:{type(error).__name__}") from None
+        if response.status_code != 200:
+            try:
+                code = response.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = response.status_code
+            raise SetupError(f"guest:{code}")
+        self.stats.op("guest", (time.perf_counter() - started) * 1e6)
+        body = response.json()
+        self.token, self.user_id = body["token"], body["user"]["id"]
+        self._links = [await self._open_tab(tab) for tab in range(len(self.tabs))]
+
+    async def _open_tab(self, tab: int) -> Link:
+        options = self.options
+        started = time.perf_counter()
+        try:
+            link = await Link.open(
+                options.client, options.ws_url, self._event_handler(tab), options.timeout_s
+            )
+        except (OSError, TimeoutError) as error:
+            raise SetupError(f"connect:{type(error).__name__}") from None
+        self.stats.op("connect", (time.perf_counter() - started) * 1e6)
+        reply = await self._call(link, "auth", "auth", {"token": self.token})
+        if reply is None or not reply["ok"]:
+            raise SetupError("auth")
+        return link
+
+    def _event_handler(self, tab: int) -> OnEvent:
+        state = self.tabs[tab]
+        lag = self.lag
+
+        def on_event(name: str, data: dict[str, Any]) -> None:
+            if name != "balance":
+                return
+            state.on_balance(data)
+            reason = data["reason"]
+            if tab and reason["type"] == "win":
+                lag.received(tab - 1, reason["ref"])
+
+        return on_event
+
+    async def _call(
+        self, link: Link, label: str, op: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """One request, timed under `label`; None (counted) on timeout or close."""
+        started = time.perf_counter()
+        try:
+            reply = await link.call(op, params, self.options.timeout_s)
+        except TimeoutError:
+            self.stats.errors["TIMEOUT"] += 1
+            return None
+        except LinkClosedError:
+            self.stats.errors["CLOSED"] += 1
+            return None
+        self.stats.op(label, (time.perf_counter() - started) * 1e6)
+        if not reply["ok"]:
+            self.stats.errors[reply["error"]["code"]] += 1
+        return reply
+
+    async def bet(self, game: str, params: dict[str, Any]) -> None:
+        """Place one instant-game bet, retrying with the same key when that is safe."""
+        request = {
+            "game": game,
+            "amount": self.options.amount,
+            "currency": self.options.currency,
+            "params": params,
+            "key": f"{self.key_prefix}{self._sequence}",
+        }
+        self._sequence += 1
+        unknown = False
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(0.01 * 2**attempt)
+            if self._links[0].closed:
+                try:
+                    self._links[0] = await self._open_tab(0)
+                except SetupError:
+                    continue
+            reply = await self._call(self._links[0], f"bet:{game}", "bet", request)
+            code = "TIMEOUT" if reply is None else None if reply["ok"] else reply["error"]["code"]
+            if code is None:
+                assert reply is not None
+                self._settled(reply["data"])
+                return
+            unknown = unknown or code in UNKNOWN_OUTCOME
+            if code not in RETRY_CODES and code not in UNKNOWN_OUTCOME:
+                self.broke = code == "INSUFFICIENT_FUNDS"
+                return
+        if unknown:
+            self.unresolved += 1
+
+    def _settled(self, record: dict[str, Any]) -> None:
+        self.placed += 1
+        self.stats.bets += 1
+        self.expected[record["currency"]] += record["payout"] - record["amount"]
+        if record["payout"] > 0:
+            self.lag.settled(str(record["id"]), record["settled_at"])
+
+    async def run(self, deadline: float) -> None:
+        """Play the game mix until the quota is reached or the wall clock passes `deadline`."""
+        quota = self.options.quota(self.index)
+        think_s = self.options.think_ms / 1000
+        rounds = 0
+        while time.time() < deadline and (quota is None or rounds < quota) and not self.broke:
+            game = self.rng.choices(self._games, self._weights)[0]
+            await game.play(self)
+            rounds += 1
+            if think_s:
+                await asyncio.sleep(min(self.rng.expovariate(1 / think_s), 10 * think_s))
+
+    async def wait_for_version(self, version: int, within_s: float) -> None:
+        """Wait (bounded) until every open tab has seen `version`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while loop.time() < deadline:
+            behind = [
+                tab
+                for tab, link in zip(self.tabs, self._links, strict=True)
+                if tab.last_version < version and not link.closed
+            ]
+            if not behind:
+                return
+            await asyncio.sleep(0.01)
+
+    def closed_tabs(self) -> list[bool]:
+        """Per tab: has its socket been closed?"""
+        return [link.closed for link in self._links]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(link.close() for link in self._links), return_exceptions=True)
