@@ -1,0 +1,38 @@
+// JSON over HTTP to the server's /api, with its error shape turned into ApiError.
+
+export class ApiError extends Error {
+  constructor(code, message, field) {
+    super(message);
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** Call an API path; resolves with the JSON answer or rejects with an ApiError. */
+export async function api(path, { method = "GET", body, query } = {}) {
+  let url = path;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null && value !== "") params.set(name, value);
+    }
+    if ([...params].length) url += `?${params}`;
+  }
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError("NETWORK", "the server cannot be reached");
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = data?.error ?? { code: "INTERNAL", message: `HTTP ${response.status}` };
+    throw new ApiError(error.code, error.message, error.field);
+  }
+  return data;
+}

@@ -1,0 +1,207 @@
+// Crash: the live round on a canvas, bet (with optional auto cashout) during
+// BETTING, cash out while RUNNING, the round's players and recent points.
+// A bet clicked outside BETTING, or refused as too late, waits for the next
+// round (and can be cancelled).
+
+import { h, replaceChildren } from "../dom.js";
+import { CrashChart } from "../crash/chart.js";
+import { plainWords } from "../errors.js";
+import { applyMultiplier, parseDecimal } from "../money.js";
+import { newKey } from "../random.js";
+import { betControls } from "../ui/bet-controls.js";
+import { coin } from "../ui/coin.js";
+import { resultsStrip } from "../ui/results-strip.js";
+
+const MIN_AUTO = 101; // 1.01x in hundredths
+
+export function crashPage(el, app) {
+  const { store, socket, crash: round } = app;
+  if (!store.get("offered").has("crash")) {
+    el.append(h("section", { class: "card empty-state" }, h("h1", {}, "Crash"), h("p", {}, "Crash is not running on this server right now.")));
+    return store.watch("offered", (offered) => offered.has("crash") && app.router.render());
+  }
+  let queued = null; // a bet waiting for the next round: {amount, currency, auto, key}
+  let inFlight = false;
+  let frame = 0;
+
+  const autoInput = h("input", { class: "input", id: "crash-auto", inputMode: "decimal", placeholder: "Off", "data-testid": "crash-auto" });
+  const autoError = h("p", { class: "field-error", "aria-live": "polite" });
+  const controls = betControls(app, {
+    label: "Place bet",
+    fields: [h("div", { class: "field" }, h("label", { for: "crash-auto" }, "Auto cashout"),
+      h("div", { class: "input-wrap" }, autoInput, h("span", { class: "suffix" }, "×")), autoError)],
+    showProfit: false,
+    onBet: act,
+  });
+  const canvas = h("canvas", { class: "crash-canvas", role: "img", "aria-label": "Crash round chart" });
+  const chart = new CrashChart(canvas);
+  const history = resultsStrip(12);
+  const players = h("tbody");
+  const playerCount = h("span", { class: "muted" });
+  const status = h("p", { class: "sr-only", "aria-live": "polite" });
+  const outcome = h("p", { class: "crash-outcome", "aria-live": "polite", "data-testid": "crash-outcome" });
+  el.append(
+    h("section", { class: "game game-crash", "aria-label": "Crash" },
+      h("div", { class: "card game-panel" }, controls.el, outcome,
+        h("div", { class: "players" }, h("div", { class: "card-head" }, h("h2", {}, "Players"), playerCount),
+          h("div", { class: "table-scroll" }, h("table", { class: "table players-table", "data-testid": "crash-players" }, players)))),
+      h("div", { class: "card game-stage" }, history.el, h("div", { class: "crash-frame" }, canvas), status)));
+
+  const me = () => store.get("user")?.id;
+  const mine = () => round.players.get(me());
+
+  /** The auto cashout as a "2.00" string, "" for none, or null after showing the error. */
+  const autoCashout = () => {
+    const text = autoInput.value.trim();
+    if (!text) return "";
+    const parsed = parseDecimal(text, 2);
+    if (parsed.error || parsed.minor < MIN_AUTO) {
+      autoError.textContent = parsed.error ?? "At least 1.01";
+      return null;
+    }
+    autoError.textContent = "";
+    return `${Math.floor(parsed.minor / 100)}.${String(parsed.minor % 100).padStart(2, "0")}`;
+  };
+
+  const showOutcome = (text, won) => {
+    outcome.textContent = text;
+    outcome.className = `crash-outcome ${won ? "win" : "loss"}`;
+  };
+
+  async function send(bet) {
+    showOutcome("", false);
+    inFlight = true;
+    render();
+    try {
+      await socket.request("crash.bet", {
+        amount: bet.amount, currency: bet.currency, key: bet.key, ...(bet.auto ? { auto_cashout: bet.auto } : {}),
+      });
+    } catch (error) {
+      if (error.code === "ROUND_CLOSED") {
+        // Too late for this round: the bet waits for the next one (a new key: a new bet).
+        queued = { ...bet, key: newKey("crash") };
+        status.textContent = "Bets closed — your bet goes into the next round";
+      } else controls.showError(plainWords(error, error.code === "LIMIT_EXCEEDED" ? app.limitsText(bet.currency) : ""));
+    } finally {
+      inFlight = false;
+      render();
+    }
+  }
+
+  async function cashout() {
+    inFlight = true;
+    render();
+    try {
+      const result = await socket.request("crash.cashout");
+      const currency = mine()?.currency ?? store.get("currency");
+      showOutcome(`Cashed out at ${result.multiplier}× — won ${app.format(result.payout, currency)} ${currency}`, true);
+    } catch (error) {
+      controls.showError(plainWords(error));
+    } finally {
+      inFlight = false;
+      render();
+    }
+  }
+
+  function act() {
+    if (!app.requireUser()) return;
+    if (queued) {
+      queued = null;
+      render();
+      return;
+    }
+    const bet = mine();
+    if (round.phase === "running" && bet?.status === "open") {
+      cashout();
+      return;
+    }
+    const amount = controls.amount();
+    const auto = autoCashout();
+    if (amount === null || auto === null) return;
+    const next = { amount, currency: store.get("currency"), auto, key: newKey("crash") };
+    if (round.phase === "betting" && !bet) send(next);
+    else {
+      queued = next;
+      render();
+    }
+  }
+
+  function buttonState() {
+    const bet = mine();
+    if (!store.get("user")) return { label: "Sign in to play" };
+    if (inFlight) return { label: "…", disabled: true };
+    if (queued) return { label: "Cancel next-round bet", kind: "queued" };
+    if (round.phase === "betting") return bet ? { label: "Bet placed — good luck", disabled: true } : { label: "Place bet" };
+    if (round.phase === "running" && bet?.status === "open") {
+      const multiplier = round.multiplierNow().toFixed(2);
+      return { label: `Cash out ${app.format(applyMultiplier(bet.amount, multiplier), bet.currency)}`, kind: "cashout" };
+    }
+    if (bet?.status === "cashed") return { label: `Cashed out at ${bet.multiplier}×`, disabled: true };
+    if (!round.phase) return { label: "Waiting for the round…", disabled: true };
+    return { label: "Bet on next round" };
+  }
+
+  function render() {
+    const state = buttonState();
+    controls.setLabel(state.label);
+    controls.button.disabled = Boolean(state.disabled);
+    controls.button.dataset.kind = state.kind ?? "";
+  }
+
+  function renderPlayers() {
+    const list = [...round.players.values()].sort((a, b) => b.amount - a.amount);
+    playerCount.textContent = `${list.length} playing`;
+    if (!list.length) {
+      replaceChildren(players, h("tr", {}, h("td", { class: "empty", colspan: 3 }, "No bets in this round yet")));
+      return;
+    }
+    replaceChildren(players, list.map((player) => h("tr", { class: `player-${player.status}${player.user === me() ? " me" : ""}` },
+      h("td", {}, player.name),
+      h("td", { class: "num" }, player.multiplier ? `${player.multiplier}×` : player.status === "open" ? "—" : player.status),
+      h("td", { class: "num" }, h("span", { class: "money" },
+        app.format(player.status === "cashed" ? player.payout : player.amount, player.currency), coin(player.currency, 14))))));
+  }
+
+  function renderHistory() {
+    history.el.replaceChildren();
+    for (const entry of [...round.history].reverse()) history.push(`${entry.point}×`, Number(entry.point) >= 2);
+  }
+
+  const stop = round.subscribe((kind) => {
+    if (kind === "state" && round.phase === "betting" && queued && !mine()) {
+      const bet = queued;
+      queued = null;
+      send(bet);
+    }
+    if (kind === "state") status.textContent = round.phase === "betting" ? "Betting is open" : round.phase === "running" ? "The round has started" : "";
+    if (kind === "crashed") {
+      status.textContent = `Crashed at ${round.crash.point}×`;
+      if (mine()?.status === "lost") showOutcome(`Busted at ${round.crash.point}× — bet lost`, false);
+    }
+    if (kind === "crashed" || kind === "history") renderHistory();
+    if (kind !== "tick") renderPlayers();
+    render();
+  });
+  const unwatchUser = store.watch("user", () => {
+    render();
+    renderPlayers();
+  });
+  const loop = () => {
+    chart.draw(round);
+    if (round.phase === "running" && mine()?.status === "open") render();
+    frame = requestAnimationFrame(loop);
+  };
+  frame = requestAnimationFrame(loop);
+  socket.request("crash.history").then(({ items }) => round.setHistory(items)).catch(() => {});
+  renderHistory();
+  renderPlayers();
+  render();
+
+  return () => {
+    cancelAnimationFrame(frame);
+    stop();
+    unwatchUser();
+    chart.destroy();
+    controls.destroy();
+  };
+}

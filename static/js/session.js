@@ -1,0 +1,62 @@
+// Who is signed in: restore at load, guest / register / login, logout.
+// The session token lives in the server's HttpOnly cookie; a localStorage flag
+// only remembers that there is one, so a signed-out visit asks nothing.
+
+import { api } from "./http.js";
+
+const FLAG = "croupier.signedIn";
+
+export class Session {
+  constructor(store, socket) {
+    this.store = store;
+    this.socket = socket;
+    // Another tab signed in or out: follow it.
+    window.addEventListener("storage", (event) => {
+      if (event.key === FLAG) location.reload();
+    });
+  }
+
+  /** Load the signed-in user, if the cookie still names one. */
+  async restore() {
+    if (!localStorage.getItem(FLAG)) return;
+    try {
+      const { user } = await api("/api/me");
+      this.store.set("user", user);
+    } catch (error) {
+      if (error.code === "UNAUTHENTICATED") localStorage.removeItem(FLAG);
+      else throw error;
+    }
+  }
+
+  guest() {
+    return this.start(api("/api/auth/guest", { method: "POST" }));
+  }
+
+  login(username, password) {
+    return this.start(api("/api/auth/login", { method: "POST", body: { username, password } }));
+  }
+
+  register(username, password) {
+    return this.start(api("/api/auth/register", { method: "POST", body: { username, password } }));
+  }
+
+  async start(call) {
+    const { token, user } = await call;
+    localStorage.setItem(FLAG, "1");
+    this.store.set("balances", {});
+    this.store.set("user", user);
+    // The open socket is still anonymous: sign it in (the balances follow as events).
+    await this.socket.request("auth", { token });
+  }
+
+  async logout() {
+    try {
+      await api("/api/auth/logout", { method: "POST" });
+    } finally {
+      localStorage.removeItem(FLAG);
+      this.store.set("user", null);
+      this.store.set("balances", {});
+      this.socket.reconnect();
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// The left panel of every game: amount in currency units (1/2, 2x, max),
+// game fields, profit on win and the bet button (Space bets from anywhere
+// outside a form field). Amounts are parsed into exact integer minor units.
+
+import { h } from "../dom.js";
+import { applyMultiplier, double, formatAmount, halve, parseDecimal } from "../money.js";
+import { coin } from "./coin.js";
+
+const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON", "A"]);
+
+export function betControls(app, { label = "Bet", fields = [], showProfit = true, onBet }) {
+  const { store } = app;
+  const input = h("input", {
+    id: "bet-amount", class: "input amount-input", inputMode: "decimal", autocomplete: "off",
+    spellcheck: "false", "data-testid": "bet-amount",
+  });
+  const coinSlot = h("span", { class: "input-coin" });
+  const fieldError = h("p", { class: "field-error", id: "bet-amount-error", "aria-live": "polite" });
+  const profit = h("output", { class: "input readonly", id: "bet-profit", "data-testid": "profit" }, "—");
+  const error = h("p", { class: "form-error", role: "alert", "data-testid": "bet-error" });
+  const button = h("button", { class: "btn btn-bet", type: "button", "data-testid": "bet-button" }, label);
+  let busy = false;
+  let profitMultiplier = null;
+
+  const currency = () => store.get("currency");
+  const decimals = () => app.decimals(currency());
+  const write = (minor) => {
+    input.value = formatAmount(minor, decimals(), { grouping: false });
+    input.dispatchEvent(new Event("input"));
+  };
+  const current = () => parseDecimal(input.value, decimals()).minor;
+  const adjust = (change) => {
+    const minor = current();
+    if (minor !== undefined) write(change(minor));
+  };
+
+  const renderProfit = () => {
+    const minor = current();
+    profit.textContent = minor !== undefined && profitMultiplier
+      ? app.format(Math.max(0, applyMultiplier(minor, profitMultiplier) - minor), currency())
+      : "—";
+  };
+  input.addEventListener("change", () => {
+    const minor = current();
+    if (minor !== undefined) write(minor); // show it as the currency writes it: "10" -> "10.00"
+  });
+  input.addEventListener("input", () => {
+    fieldError.textContent = "";
+    input.removeAttribute("aria-invalid");
+    renderProfit();
+  });
+
+  const el = h("form", { class: "bet-panel", onsubmit: (event) => { event.preventDefault(); button.click(); } },
+    h("div", { class: "field" },
+      h("label", { for: "bet-amount" }, "Bet amount"),
+      h("div", { class: "amount-row" },
+        h("div", { class: "input-wrap" }, input, coinSlot),
+        h("button", { type: "button", class: "btn btn-chip", "aria-label": "Halve the amount", onclick: () => adjust(halve) }, "½"),
+        h("button", { type: "button", class: "btn btn-chip", "aria-label": "Double the amount", onclick: () => adjust(double) }, "2×"),
+        h("button", { type: "button", class: "btn btn-chip", "aria-label": "Bet the maximum", onclick: () => write(app.maxBet(currency())) }, "Max"),
+      ),
+      fieldError),
+    fields,
+    showProfit ? h("div", { class: "field" }, h("label", { for: "bet-profit" }, "Profit on win"), profit) : null,
+    button,
+    error,
+    h("p", { class: "hint" }, h("kbd", {}, "Space"), " to bet"),
+  );
+
+  button.addEventListener("click", () => {
+    if (busy || button.disabled) return;
+    error.textContent = "";
+    onBet();
+  });
+  const hotkey = (event) => {
+    if (event.code !== "Space" || event.repeat || TYPING.has(document.activeElement?.tagName)) return;
+    if (document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    button.click();
+  };
+  document.addEventListener("keydown", hotkey);
+
+  const unwatch = store.watch("currency", (code) => {
+    coinSlot.replaceChildren(coin(code, 16));
+    write(app.defaultBet(code));
+  });
+
+  return {
+    el,
+    button,
+    /** The amount in minor units, or null after showing why it is not valid. */
+    amount() {
+      const parsed = parseDecimal(input.value, decimals());
+      if (parsed.error) {
+        fieldError.textContent = parsed.error;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return null;
+      }
+      return parsed.minor;
+    },
+    setBusy(value) {
+      busy = value;
+      button.disabled = value;
+      button.classList.toggle("busy", value);
+    },
+    setLabel(text) {
+      button.textContent = text;
+    },
+    showError(message) {
+      error.textContent = message;
+    },
+    /** Show the profit a win at `multiplier` (decimal string) would pay; null hides it. */
+    setProfitMultiplier(multiplier) {
+      profitMultiplier = multiplier;
+      renderProfit();
+    },
+    destroy() {
+      document.removeEventListener("keydown", hotkey);
+      unwatch();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// "All bets" (the public bets.live feed) and "My bets" (op `bets`), as tabs.
+
+import { clock, h, replaceChildren } from "../dom.js";
+import { GAME_BY_ID } from "../games/catalog.js";
+import { formatMultiplier } from "../money.js";
+import { coin } from "./coin.js";
+
+const TABS = [
+  { id: "all", title: "All bets", key: "liveBets" },
+  { id: "mine", title: "My bets", key: "myBets" },
+];
+
+export function betsTable(app) {
+  const { store } = app;
+  let active = "all";
+  const body = h("tbody");
+  const tabs = TABS.map((tab) =>
+    h("button", {
+      type: "button", role: "tab", class: "tab", id: `bets-tab-${tab.id}`,
+      "aria-controls": "bets-table", onclick: () => select(tab.id),
+    }, tab.title));
+  const table = h("table", { class: "table bets-table", id: "bets-table", role: "tabpanel" },
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, "Game"), h("th", { scope: "col", class: "hide-sm" }, "Player"),
+      h("th", { scope: "col", class: "hide-sm" }, "Time"), h("th", { scope: "col", class: "num" }, "Bet"),
+      h("th", { scope: "col", class: "num" }, "Multiplier"), h("th", { scope: "col", class: "num" }, "Payout"))),
+    body);
+  const el = h("section", { class: "card bets-card", "aria-label": "Bets" },
+    h("div", { class: "tabs", role: "tablist" }, tabs), h("div", { class: "table-scroll" }, table));
+
+  const render = () => {
+    const rows = store.get(TABS.find((tab) => tab.id === active).key);
+    const user = store.get("user");
+    if (!rows.length) {
+      const empty = active === "mine" && !user ? "Sign in to see your bets" : "No bets yet";
+      replaceChildren(body, h("tr", {}, h("td", { colspan: 6, class: "empty" }, empty)));
+      return;
+    }
+    replaceChildren(body, rows.map((bet) => row(app, bet, active === "mine" ? user?.name : bet.user)));
+  };
+  const select = (id) => {
+    active = id;
+    tabs.forEach((tab, i) => tab.setAttribute("aria-selected", String(TABS[i].id === id)));
+    if (id === "mine") app.loadMyBets();
+    render();
+  };
+  select("all");
+  const stops = [store.watch("liveBets", () => active === "all" && render()),
+    store.watch("myBets", () => active === "mine" && render())];
+  return { el, destroy: () => stops.forEach((stop) => stop()) };
+}
+
+function row(app, bet, player) {
+  const won = bet.payout > bet.amount;
+  const game = GAME_BY_ID[bet.game];
+  const amount = (minor) => h("span", { class: "money" }, app.format(minor, bet.currency), coin(bet.currency, 14));
+  return h("tr", {},
+    h("td", {}, h("a", { href: `#/${bet.game}`, class: "game-link" }, game?.title ?? bet.game)),
+    h("td", { class: "hide-sm muted" }, player ?? "—"),
+    h("td", { class: "hide-sm muted" }, clock(bet.time ?? bet.settled_at)),
+    h("td", { class: "num" }, amount(bet.amount)),
+    h("td", { class: `num ${won ? "win" : "muted"}` }, `${formatMultiplier(bet.multiplier)}×`),
+    h("td", { class: `num ${won ? "win" : "muted"}` }, amount(bet.payout)));
+}
