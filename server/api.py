@@ -23,7 +23,6 @@ from server.protocol import (
     parse_params,
 )
 from server.services import Services
-from server.wallet import Movement
 from server.ws import SESSION_COOKIE
 
 P = TypeVar("P", bound=Params)
@@ -112,12 +111,6 @@ def session_response(request: Request, account: Account, token: str) -> JSONResp
     return response
 
 
-def movement_response(movement: Movement) -> JSONResponse:
-    return JSONResponse(
-        {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
-    )
-
-
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -130,22 +123,23 @@ async def guest(request: Request) -> Response:
     return session_response(request, account, token)
 
 
-@handles_errors
-async def register(request: Request) -> Response:
+async def _credentials_session(request: Request, register: bool) -> Response:
     services = services_of(request)
     credentials = await json_body(request, Credentials)
     await services.accounts.check_login_rate(client_address(request))
-    account, token = await services.accounts.register(credentials.username, credentials.password)
+    open_account = services.accounts.register if register else services.accounts.login
+    account, token = await open_account(credentials.username, credentials.password)
     return session_response(request, account, token)
+
+
+@handles_errors
+async def register(request: Request) -> Response:
+    return await _credentials_session(request, register=True)
 
 
 @handles_errors
 async def login(request: Request) -> Response:
-    services = services_of(request)
-    credentials = await json_body(request, Credentials)
-    await services.accounts.check_login_rate(client_address(request))
-    account, token = await services.accounts.login(credentials.username, credentials.password)
-    return session_response(request, account, token)
+    return await _credentials_session(request, register=False)
 
 
 @handles_errors
@@ -220,11 +214,13 @@ def require_admin(request: Request) -> None:
         raise CroupierError(ErrorCode.FORBIDDEN, "admin token required")
 
 
-@handles_errors
-async def admin_credit(request: Request) -> Response:
+async def _adjust(request: Request, credit: bool) -> Response:
+    """An admin credit or debit (ledger type `adjust`), under the admin's own key space."""
     require_admin(request)
     adjustment = await json_body(request, Adjustment)
-    movement = await services_of(request).wallet.credit(
+    wallet = services_of(request).wallet
+    move = wallet.credit if credit else wallet.debit
+    movement = await move(
         adjustment.user,
         adjustment.amount,
         adjustment.currency,
@@ -235,23 +231,16 @@ async def admin_credit(request: Request) -> Response:
     return JSONResponse(
         {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
     )
+
+
+@handles_errors
+async def admin_credit(request: Request) -> Response:
+    return await _adjust(request, credit=True)
 
 
 @handles_errors
 async def admin_debit(request: Request) -> Response:
-    require_admin(request)
-    adjustment = await json_body(request, Adjustment)
-    movement = await services_of(request).wallet.debit(
-        adjustment.user,
-        adjustment.amount,
-        adjustment.currency,
-        key=f"admin:{adjustment.key}",
-        kind="adjust",
-        ref=adjustment.reason,
-    )
-    return JSONResponse(
-        {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
-    )
+    return await _adjust(request, credit=False)
 
 
 async def healthz(request: Request) -> Response:

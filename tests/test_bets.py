@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from games.base import payout
 from games.fairness import floats, hash_server_seed
 from server.audit import audit_user
+from server.bets.service import OPEN_BET_HELPERS
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 from tests.servers import ServerProcess
@@ -272,7 +273,9 @@ async def test_recovery_settles_a_bet_left_open_by_a_dead_process(
         client = await WsClient.open(process.ws_url, token)
         await client.request("seeds")  # creates the seed pair
         keys = UserKeys(user["id"])
-        bet_open = redis.register_script(script_source(Path("server/bets/bet_open.lua").resolve()))
+        bet_open = redis.register_script(
+            script_source(OPEN_BET_HELPERS.with_name("bet_open.lua"), True, OPEN_BET_HELPERS)
+        )
         status, payload = await bet_open(
             keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency("bet:orphan"),
                   keys.seeds, keys.pending_bets, keys.lock],

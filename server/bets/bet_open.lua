@@ -26,25 +26,10 @@ if previous then return {'replay', previous} end
 local holder = redis.call('GET', KEYS[7])
 if holder and holder ~= ARGV[8] then return {'BUSY', 'another action of this account is running'} end
 
-local seeds = redis.call('HMGET', KEYS[5], 'server_seed', 'server_seed_hash', 'client_seed', 'nonce')
-if not seeds[1] then return {'NO_SEEDS', 'the user has no seed pair yet'} end
-
-local balance = balance_of(KEYS[1], currency)
-if balance < amount then
-  return {'INSUFFICIENT_FUNDS', 'balance ' .. fmt_int(balance) .. ' is below ' .. fmt_int(amount)}
-end
-
+local open_bet_json, bet_id = open_bet(KEYS[1], KEYS[2], KEYS[3], KEYS[5], ARGV[7], user, currency,
+  amount, game, params)
+if not open_bet_json then return bet_id end
 redis.call('SET', KEYS[7], ARGV[8], 'PX', ARGV[9])
-local nonce = redis.call('HINCRBY', KEYS[5], 'nonce', 1) - 1
-local bet_id = current_version(KEYS[1]) + 1
-local _, _, version = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[7], user, currency, -amount, 'bet',
-  game, fmt_int(bet_id), 'open')
-local open_bet = '{"id":' .. fmt_int(version) .. ',"user":' .. json_str(user)
-  .. ',"game":' .. json_str(game) .. ',"amount":' .. fmt_int(amount)
-  .. ',"currency":' .. json_str(currency) .. ',"params":' .. params
-  .. ',"server_seed":' .. json_str(seeds[1]) .. ',"server_seed_hash":' .. json_str(seeds[2])
-  .. ',"client_seed":' .. json_str(seeds[3]) .. ',"nonce":' .. fmt_int(nonce)
-  .. ',"created_at":' .. fmt_int(now_ms()) .. '}'
-redis.call('HSET', KEYS[6], fmt_int(version), open_bet)
-idem_store(KEYS[4], fingerprint, '{"id":' .. fmt_int(version) .. '}', ARGV[6])
-return {'ok', open_bet}
+redis.call('HSET', KEYS[6], fmt_int(bet_id), open_bet_json)
+idem_store(KEYS[4], fingerprint, '{"id":' .. fmt_int(bet_id) .. '}', ARGV[6])
+return {'ok', open_bet_json}

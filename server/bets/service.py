@@ -35,6 +35,8 @@ from server.wallet.scripts import script_source
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
+OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
+"""Lua helpers shared by every script that opens a bet (prepended after the ledger's)."""
 LIVE_FEED_SIZE = 20
 LIVE_FEED_INTERVAL_S = 1.0
 RECOVERY_INTERVAL_S = 5.0
@@ -87,7 +89,9 @@ class BetService:
         self._settings = settings
         self.games = games
         self.seeds = SeedPairs(redis)
-        self._open = redis.register_script(script_source(_HERE / "bet_open.lua"))
+        self._open = redis.register_script(
+            script_source(_HERE / "bet_open.lua", True, OPEN_BET_HELPERS)
+        )
         self._settle = redis.register_script(script_source(_HERE / "bet_settle.lua"))
         self._ttl = str(settings.idempotency_ttl_s)
         self._flows: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from games.base import payout
 from games.states import GameError, GameNotActiveError, GameState
 from server.bets.seeds import SeedPairs
-from server.bets.service import settled_record
+from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Params, dumps
@@ -62,7 +62,9 @@ class SteppedGames:
         self._settings = settings
         self._seeds = seeds
         self.rules = rules
-        self._open = redis.register_script(script_source(_HERE / "step_open.lua"))
+        self._open = redis.register_script(
+            script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS)
+        )
         self._update = redis.register_script(script_source(_HERE / "step_update.lua"))
         self._ttl = str(settings.idempotency_ttl_s)
 
@@ -155,7 +157,7 @@ class SteppedGames:
         return json.loads(raw), version
 
     def _load(self, rules: StepRules, state: dict[str, Any]) -> Any:
-        if state["record"] is None:  # a start whose first write never happened
+        if state.get("record") is None:  # a start whose first write never happened
             params = rules.start_params.model_validate(state["params"])
             return rules.new(state, params, state["created_at"])
         try:

@@ -10,16 +10,15 @@ _HERE = Path(__file__).parent
 _PRELUDE = "_ledger.lua"
 
 
-def script_source(path: Path, with_prelude: bool = True) -> str:
-    """The full source of a script file: the shared ledger helpers, then its body.
+def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> str:
+    """The full source of a script file: the shared ledger helpers, then any
+    other `helpers` files, then its body.
 
     Scripts of other packages that move money (bets, games) load through this
     too, so every balance change uses the same ledger code.
     """
-    body = path.read_text()
-    if not with_prelude:
-        return body
-    return (_HERE / _PRELUDE).read_text() + "\n" + body
+    parts = [_HERE / _PRELUDE, *helpers] if with_prelude else []
+    return "\n".join(part.read_text() for part in [*parts, path])
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,27 @@
+-- Shared core of bet_open and step_open; not a script: it is prepended (after
+-- the ledger helpers) to the scripts that open a bet.
+
+-- Checks the user's seed pair and balance, then allocates the nonce and debits
+-- the stake as an open "bet" entry whose id is the bet id. Returns the open bet
+-- JSON {"id", "user", "game", "amount", "currency", "params", "server_seed",
+-- "server_seed_hash", "client_seed", "nonce", "created_at"}, or nil and an error
+-- {NO_SEEDS | INSUFFICIENT_FUNDS, message} when nothing was written.
+local function open_bet(wallet, ledger, index, seeds_key, channel, user, currency, amount, game,
+                        params)
+  local seeds = redis.call('HMGET', seeds_key, 'server_seed', 'server_seed_hash', 'client_seed')
+  if not seeds[1] then return nil, {'NO_SEEDS', 'the user has no seed pair yet'} end
+  local balance = balance_of(wallet, currency)
+  if balance < amount then
+    return nil, {'INSUFFICIENT_FUNDS',
+      'balance ' .. fmt_int(balance) .. ' is below ' .. fmt_int(amount)}
+  end
+  local nonce = redis.call('HINCRBY', seeds_key, 'nonce', 1) - 1
+  local bet_id = current_version(wallet) + 1
+  apply(wallet, ledger, index, channel, user, currency, -amount, 'bet', game, fmt_int(bet_id), 'open')
+  return '{"id":' .. fmt_int(bet_id) .. ',"user":' .. json_str(user)
+    .. ',"game":' .. json_str(game) .. ',"amount":' .. fmt_int(amount)
+    .. ',"currency":' .. json_str(currency) .. ',"params":' .. params
+    .. ',"server_seed":' .. json_str(seeds[1]) .. ',"server_seed_hash":' .. json_str(seeds[2])
+    .. ',"client_seed":' .. json_str(seeds[3]) .. ',"nonce":' .. fmt_int(nonce)
+    .. ',"created_at":' .. fmt_int(now_ms()) .. '}', bet_id
+end
