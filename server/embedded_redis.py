@@ -103,7 +103,11 @@ class EmbeddedRedis:
         # A session of its own: a Ctrl-C meant for the server must not kill Redis
         # before the server has shut down; the server stops it last.
         self._process = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
-            args, stdin=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # it logs to its logfile; holding our stdout
+            stderr=subprocess.DEVNULL,  # would keep a pipe reader waiting after we exit
+            start_new_session=True,
         )
         await self._wait_ready()
         return self.url
