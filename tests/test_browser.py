@@ -4,16 +4,24 @@ Every page opened here records console errors and uncaught exceptions; a test
 fails if any appear. Screenshots of each page go to artifacts/screenshots/.
 """
 
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from games.fairness import floats
+from games.hilo import RANKS, Guess, step_multiplier, win_probability
+from games.mines import TILES, mine_positions, payout_multiplier
+from games.states import floor_decimal
+from server.wallet import UserKeys
 from tests.servers import ServerProcess
 
 async_api = pytest.importorskip(
@@ -104,7 +112,8 @@ async def site(browser: Browser, server: ServerProcess) -> AsyncIterator[Site]:
 
 @pytest.fixture(scope="module")
 async def own_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerProcess]:
-    """A server of its own (embedded Redis, short Crash rounds) that a test may restart."""
+    """A server of its own (embedded Redis, short Crash rounds and Quiz questions) that a
+    test may restart."""
     process = ServerProcess(
         tmp_path_factory.mktemp("browser-logs"),
         REDIS_URL=None,
@@ -112,6 +121,7 @@ async def own_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         CROUPIER_CRASH_BETTING_MS="2500",
         CROUPIER_CRASH_CRASHED_MS="1000",
         CROUPIER_CRASH_CHAIN_LENGTH="10000",
+        CROUPIER_QUIZ_TIME_LIMIT_MS="3000",
     )
     await process.start()
     yield process
@@ -127,7 +137,9 @@ async def own_site(browser: Browser, own_server: ServerProcess) -> AsyncIterator
 async def shoot(page: Page, name: str, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.evaluate("window.scrollTo(0, 0)")  # sticky bars belong at the top
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    await page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page, animations="disabled"
+    )
 
 
 async def sign_in_as_guest(page: Page) -> None:
@@ -138,6 +150,28 @@ async def sign_in_as_guest(page: Page) -> None:
 
 async def bet_amount(page: Page, amount: str) -> None:
     await page.get_by_test_id("bet-amount").fill(amount)
+
+
+def times(multiplier: object) -> str:
+    """A multiplier as the client shows it: at least 2 decimals, no trailing zeros past them."""
+    whole, _, fraction = str(multiplier).partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}\N{MULTIPLICATION SIGN}"
+
+
+async def secret_game(site: Site, page: Page, redis: Redis, game: str) -> dict[str, Any]:
+    """The server-side state of this user's game in progress (a test may peek; players may not)."""
+    me = await (await page.request.get(f"{site.base_url}/api/me")).json()
+    raw = await redis.hget(UserKeys(me["user"]["id"]).games, game)
+    assert raw is not None, f"no {game} game in progress"
+    state: dict[str, Any] = json.loads(raw)
+    return state
+
+
+async def mine_tiles(site: Site, page: Page, redis: Redis) -> list[int]:
+    state = await secret_game(site, page, redis, "mines")
+    count = state["params"]["mines"]
+    drawn = floats(state["server_seed"], state["client_seed"], state["nonce"], count)
+    return sorted(mine_positions(drawn, count))
 
 
 async def test_guest_sign_in(site: Site) -> None:
@@ -338,3 +372,228 @@ async def test_the_client_reconnects_after_a_server_restart(
     history = await page.request.get(f"{own_server.base_url}/api/transactions")
     types = [entry["type"] for entry in (await history.json())["items"]]
     assert types in (["bet", "deposit"], ["win", "bet", "deposit"]), "one bet, placed once"
+
+
+async def test_mines_start_reveal_and_cash_out(site: Site, redis: Redis) -> None:
+    page = await site.open("mines")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "10")
+    await page.locator("#mines-count").select_option("3")
+    button = page.get_by_test_id("bet-button")
+    await button.click()
+    await expect(button).to_have_text("Cash out")
+    await expect(button).to_be_disabled()  # nothing to cash out before the first gem
+    await expect(page.get_by_test_id("balance")).to_have_text(play(100_000 - 1_000))
+    mines = await mine_tiles(site, page, redis)
+    safe = [tile for tile in range(TILES) if tile not in mines]
+    tiles = page.get_by_test_id("mines-tile")
+    await tiles.nth(safe[0]).click()
+    await expect(tiles.nth(safe[0])).to_have_class(re.compile(r"\bgem\b"))
+    shown, following = page.get_by_test_id("mines-multiplier"), page.get_by_test_id("mines-next")
+    await expect(shown).to_have_text(times(payout_multiplier(3, 1)))
+    await expect(following).to_have_text(times(payout_multiplier(3, 2)))
+    await tiles.nth(safe[1]).focus()  # tiles are buttons: the keyboard reveals them too
+    await page.keyboard.press("Enter")
+    multiplier = payout_multiplier(3, 2)  # 1.2857
+    await expect(shown).to_have_text(times(multiplier))
+    await expect(button).to_have_text("Cash out 12.85")
+    await button.click()
+    await expect(page.get_by_test_id("mines-outcome")).to_have_text(
+        f"Cashed out at {times(multiplier)} — won 12.85 PLAY"
+    )
+    await expect(page.locator(".tile.mine")).to_have_count(3)  # the whole board, once over
+    await expect(page.locator(".tile.gem")).to_have_count(TILES - 3)
+    for tile in mines:
+        await expect(tiles.nth(tile)).to_have_class(re.compile(r"\bmine\b"))
+    balance = await site.balance(page)
+    assert balance == 100_000 - 1_000 + 1_285
+    await expect(page.get_by_test_id("balance")).to_have_text(play(balance))
+    await expect(button).to_have_text("Bet")
+    await page.get_by_role("tab", name="My bets").click()
+    rows = page.locator("#bets-table tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Mines")
+    await expect(rows.first).to_contain_text(times(multiplier))
+    await page.wait_for_timeout(400)  # the board's last tiles settle
+    await shoot(page, "mines")
+
+
+async def test_a_mines_game_resumes_and_follows_other_tabs(site: Site, redis: Redis) -> None:
+    page = await site.open("mines")
+    await sign_in_as_guest(page)
+    await page.locator("#mines-count").select_option("5")
+    button = page.get_by_test_id("bet-button")
+    await button.click()
+    await expect(button).to_have_text("Cash out")
+    mines = await mine_tiles(site, page, redis)
+    safe = [tile for tile in range(TILES) if tile not in mines]
+    await page.get_by_test_id("mines-tile").nth(safe[0]).click()
+    await expect(page.locator(".tile.gem")).to_have_count(1)
+
+    other = await site.open("mines")  # a second tab picks the game up (mines.active)
+    await expect(other.locator(".tile.gem")).to_have_count(1)
+    await expect(other.locator("#mines-count")).to_have_value("5")
+    await page.bring_to_front()
+    await page.get_by_test_id("mines-tile").nth(safe[1]).click()
+    gem = re.compile(r"\bgem\b")
+    await expect(other.get_by_test_id("mines-tile").nth(safe[1])).to_have_class(gem)  # game.state
+
+    await page.reload()  # the open game comes back with the page
+    await expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+    await expect(page.locator(".tile.gem")).to_have_count(2)
+    for tile in safe[:2]:
+        await expect(page.get_by_test_id("mines-tile").nth(tile)).to_have_class(gem)
+    multiplier = payout_multiplier(5, 2)
+    await expect(page.get_by_test_id("mines-multiplier")).to_have_text(times(multiplier))
+    await expect(button).to_have_text(re.compile(r"^Cash out \d"))
+    phone = await site.open("mines", viewport=PHONE)
+    await expect(phone.locator(".tile.gem")).to_have_count(2)
+    await shoot(phone, "phone-mines")
+    await phone.close()
+
+    await other.bring_to_front()
+    await other.get_by_test_id("mines-tile").nth(mines[0]).click()  # boom, in the other tab
+    await page.bring_to_front()
+    await expect(page.get_by_test_id("mines-outcome")).to_have_text("You hit a mine — bet lost")
+    await expect(page.locator(".tile.mine")).to_have_count(5)
+    hit = page.get_by_test_id("mines-tile").nth(mines[0])
+    await expect(hit).to_have_class(re.compile(r"\bhit\b"))
+    await expect(page.get_by_test_id("balance")).to_have_text(play(await site.balance(page)))
+    await page.wait_for_timeout(400)
+    await shoot(page, "mines-lost")
+
+
+async def test_hilo_one_guess_then_cash_out_or_lose(site: Site) -> None:
+    page = await site.open("hilo")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "10")
+    button = page.get_by_test_id("bet-button")
+    await button.click()
+    await expect(button).to_have_text("Cash out")
+    await expect(button).to_be_disabled()  # a right guess comes first
+    card = page.get_by_test_id("hilo-card").locator(".playing-card")
+    first = await card.get_attribute("data-card")
+    assert first is not None
+    rank = RANKS.index(first[1:])
+    guess = Guess.HIGHER_OR_SAME if rank <= 6 else Guess.LOWER_OR_SAME  # the likelier one
+    chance = win_probability(guess, rank) * 10_000
+    hundredths = chance.numerator // chance.denominator
+    step = floor_decimal(step_multiplier(guess, rank), 4)
+    choice = page.get_by_test_id(f"hilo-{guess.value}")
+    await expect(choice).to_contain_text(f"{hundredths // 100}.{hundredths % 100:02d}%")
+    await expect(choice).to_contain_text(times(step))
+    await choice.click()
+    history = page.get_by_test_id("hilo-history").locator(".playing-card")
+    await expect(history).to_have_count(2)
+    drawn = await history.nth(1).get_attribute("data-card")
+    assert drawn is not None
+    after = RANKS.index(drawn[1:])
+    outcome = page.get_by_test_id("hilo-outcome")
+    if (after >= rank) if guess is Guess.HIGHER_OR_SAME else (after <= rank):
+        await expect(button).to_be_enabled()
+        await button.click()
+        payout = 1_000 * step // 1
+        await expect(outcome).to_have_text(re.compile(rf"^Cashed out at {re.escape(times(step))} "))
+        expected = 100_000 - 1_000 + int(payout)
+    else:
+        await expect(outcome).to_have_text(re.compile(r"^Wrong guess on the .* — bet lost$"))
+        expected = 100_000 - 1_000
+    assert await site.balance(page) == expected
+    await expect(page.get_by_test_id("balance")).to_have_text(play(expected))
+    await expect(button).to_have_text("Bet")
+    await shoot(page, "hilo")
+
+    await button.click()  # a new game, seen on a phone
+    await expect(button).to_have_text("Cash out")
+    phone = await site.open("hilo", viewport=PHONE)
+    await expect(phone.get_by_test_id("hilo-history").locator(".playing-card")).to_have_count(1)
+    await shoot(phone, "phone-hilo")
+    await phone.close()
+
+
+async def test_quiz_a_right_answer_then_cash_out(site: Site, redis: Redis) -> None:
+    page = await site.open("quiz")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "10")
+    button = page.get_by_test_id("bet-button")
+    await button.click()
+    await expect(page.get_by_test_id("quiz-number")).to_have_text("Question 1 of 10")
+    await expect(button).to_be_disabled()  # no cashout before a right answer
+    record = (await secret_game(site, page, redis, "quiz"))["record"]
+    right = record["plan"][record["streak"]]["order"].index(0)
+    answer = page.get_by_test_id("quiz-answer").nth(right)
+    await answer.click()
+    await expect(answer).to_have_class(re.compile(r"\bright\b"))  # the reveal
+    await expect(page.get_by_test_id("quiz-streak")).to_have_text("Streak 1/10")
+    await expect(page.get_by_test_id("quiz-number")).to_have_text("Question 2 of 10")
+    await expect(page.get_by_test_id("quiz-multiplier")).to_have_text(times("1.9"))
+    await expect(page.get_by_test_id("quiz-next")).to_have_text(times("3.8"))
+    await page.mouse.move(0, 0)  # no hover on the answers in the picture
+    await shoot(page, "quiz-question")
+    phone = await site.open("quiz", viewport=PHONE)
+    await expect(phone.get_by_test_id("quiz-number")).to_have_text("Question 2 of 10")
+    await shoot(phone, "phone-quiz")
+    await phone.close()
+
+    await page.bring_to_front()
+    await expect(button).to_have_text("Cash out 19.00")
+    await button.click()
+    await expect(page.get_by_test_id("quiz-outcome")).to_have_text(
+        f"Cashed out at {times('1.9')} — won 19.00 PLAY"
+    )
+    balance = await site.balance(page)
+    assert balance == 100_000 - 1_000 + 1_900
+    await expect(page.get_by_test_id("balance")).to_have_text(play(balance))
+    await page.get_by_role("tab", name="My bets").click()
+    await expect(page.locator("#bets-table tbody tr").first).to_contain_text("Quiz")
+    await shoot(page, "quiz")
+
+
+async def test_a_quiz_question_runs_out_of_time(own_site: Site) -> None:
+    page = await own_site.open("quiz")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "10")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("quiz-number")).to_have_text("Question 1 of 10")
+    seconds = float((await page.locator(".quiz-seconds").text_content() or "").split()[0])
+    assert 1.5 < seconds <= 3.0  # counting down the server's 3 s
+    outcome = page.get_by_test_id("quiz-outcome")
+    await expect(outcome).to_have_text("Time's up — bet lost", timeout=8_000)
+    await expect(page.locator(".answer.right")).to_have_count(1)  # the right answer, revealed
+    for answer in await page.get_by_test_id("quiz-answer").all():
+        await expect(answer).to_have_attribute("aria-disabled", "true")
+    assert await own_site.balance(page) == 100_000 - 1_000
+    await expect(page.get_by_test_id("bet-button")).to_have_text("Bet")
+    await shoot(page, "quiz-timeout")
+
+
+async def test_the_odds_shown_are_the_games_odds(site: Site) -> None:
+    """The Mines and HiLo multipliers the pages show, computed in the page, against the games."""
+    page = await site.open()
+    shown = await page.evaluate(
+        """async () => {
+            const odds = await import("/js/games/odds.js");
+            const mines = [];
+            for (let m = 1; m <= 24; m += 1) {
+                for (let k = 0; k <= 25 - m; k += 1) mines.push(odds.minesMultiplier(m, k));
+            }
+            const hilo = [];
+            for (const guess of ["higher_or_same", "lower_or_same"]) {
+                for (let rank = 0; rank < 13; rank += 1) {
+                    hilo.push([odds.hiloChance(guess, rank), odds.hiloStepMultiplier(guess, rank)]);
+                }
+            }
+            return { mines, hilo };
+        }"""
+    )
+    assert shown["mines"] == [
+        str(payout_multiplier(m, k)) for m in range(1, 25) for k in range(TILES - m + 1)
+    ]
+    expected_hilo = []
+    for guess in (Guess.HIGHER_OR_SAME, Guess.LOWER_OR_SAME):
+        for rank in range(len(RANKS)):
+            chance = win_probability(guess, rank) * 10_000
+            hundredths = chance.numerator // chance.denominator
+            step = floor_decimal(step_multiplier(guess, rank), 4)
+            expected_hilo.append([f"{hundredths // 100}.{hundredths % 100:02d}", str(step)])
+    assert shown["hilo"] == expected_hilo

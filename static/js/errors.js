@@ -6,6 +6,8 @@ const WORDS = {
   ROUND_CLOSED: "Bets are closed for this round — wait for the next one",
   ALREADY_BET: "You already have a bet in this round",
   NO_BET: "You have no bet in this round",
+  GAME_ACTIVE: "You already have a game in progress — finish it first",
+  GAME_NOT_ACTIVE: "That game is already over",
   RATE_LIMITED: "Slow down — too many requests",
   BUSY: "Another action of your account is in progress — try again",
   UNAUTHENTICATED: "Please sign in first",

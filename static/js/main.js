@@ -8,10 +8,13 @@ import { formatAmount } from "./money.js";
 import { crashPage } from "./pages/crash.js";
 import { dicePage } from "./pages/dice.js";
 import { fairnessPage } from "./pages/fairness.js";
+import { hiloPage } from "./pages/hilo.js";
 import { kenoPage } from "./pages/keno.js";
 import { limboPage } from "./pages/limbo.js";
 import { lobbyPage } from "./pages/lobby.js";
+import { minesPage } from "./pages/mines.js";
 import { plinkoPage } from "./pages/plinko.js";
+import { quizPage } from "./pages/quiz.js";
 import { walletPage } from "./pages/wallet.js";
 import { Router } from "./router.js";
 import { Session } from "./session.js";
@@ -161,6 +164,9 @@ async function boot() {
     plinko: page(plinkoPage),
     keno: page(kenoPage),
     crash: page(crashPage),
+    mines: page(minesPage),
+    hilo: page(hiloPage),
+    quiz: page(quizPage),
     wallet: page(walletPage),
     fairness: page(fairnessPage),
   }, page(lobbyPage));

@@ -47,6 +47,7 @@ export class Session {
     this.store.set("user", user);
     // The open socket is still anonymous: sign it in (the balances follow as events).
     await this.socket.request("auth", { token });
+    this.socket.emit("signed-in", { user }); // pages may now load what the user has open
   }
 
   async logout() {

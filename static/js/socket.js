@@ -68,7 +68,10 @@ export class Socket {
     });
   }
 
-  /** Listen to a server event ("balance", "bets.live"...) or "open"; returns an unsubscribe. */
+  /**
+   * Listen to a server event ("balance", "bets.live"...), "open" (connected or
+   * reconnected) or "signed-in" (this socket just authenticated); returns an unsubscribe.
+   */
   on(event, callback) {
     if (!this.handlers.has(event)) this.handlers.set(event, new Set());
     this.handlers.get(event).add(callback);

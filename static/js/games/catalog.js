@@ -32,6 +32,24 @@ export const GAMES = [
     blurb: "Pick up to 10 numbers of 40",
     icon: ["M4 4h6v6H4z", "M14 4h6v6h-6z", "M4 14h6v6H4z", "M14 14h6v6h-6z"],
   },
+  {
+    id: "mines",
+    title: "Mines",
+    blurb: "Find the gems, dodge the mines",
+    icon: ["M6 3h12l4 6-10 12L2 9z", "M2 9h20", "M12 21 8 9l4-6 4 6 -4 12"],
+  },
+  {
+    id: "hilo",
+    title: "HiLo",
+    blurb: "Higher or lower than this card?",
+    icon: ["M5 4a2 2 0 0 1 2-2h7a2 2 0 0 1 2 2v13a2 2 0 0 1-2 2H7a2 2 0 0 1-2-2z", "M16 6l2.6.7a2 2 0 0 1 1.4 2.5l-3.3 12.3a2 2 0 0 1-2.5 1.4L10 22", "M10.5 7.5l-2 3.5h4l-2 3.5"],
+  },
+  {
+    id: "quiz",
+    title: "Quiz",
+    blurb: "Answer right, multiply your stake",
+    icon: ["M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20z", "M9.1 9a3 3 0 0 1 5.8 1c0 2-3 3-3 3", "M12 17h.01"],
+  },
 ];
 
 export const GAME_BY_ID = Object.fromEntries(GAMES.map((game) => [game.id, game]));

@@ -8,7 +8,7 @@ import { coin } from "./coin.js";
 
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON", "A"]);
 
-export function betControls(app, { label = "Bet", fields = [], showProfit = true, onBet }) {
+export function betControls(app, { label = "Bet", fields = [], showProfit = true, profitLabel = "Profit on win", onBet }) {
   const { store } = app;
   const input = h("input", {
     id: "bet-amount", class: "input amount-input", inputMode: "decimal", autocomplete: "off",
@@ -19,6 +19,7 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
   const profit = h("output", { class: "input readonly", id: "bet-profit", "data-testid": "profit" }, "—");
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "bet-error" });
   const button = h("button", { class: "btn btn-bet", type: "button", "data-testid": "bet-button" }, label);
+  const profitTitle = h("label", { for: "bet-profit" }, profitLabel);
   let busy = false;
   let profitMultiplier = null;
 
@@ -50,18 +51,18 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     renderProfit();
   });
 
+  const chips = [
+    h("button", { type: "button", class: "btn btn-chip", "aria-label": "Halve the amount", onclick: () => adjust(halve) }, "½"),
+    h("button", { type: "button", class: "btn btn-chip", "aria-label": "Double the amount", onclick: () => adjust(double) }, "2×"),
+    h("button", { type: "button", class: "btn btn-chip", "aria-label": "Bet the maximum", onclick: () => write(app.maxBet(currency())) }, "Max"),
+  ];
   const el = h("form", { class: "bet-panel", onsubmit: (event) => { event.preventDefault(); button.click(); } },
     h("div", { class: "field" },
       h("label", { for: "bet-amount" }, "Bet amount"),
-      h("div", { class: "amount-row" },
-        h("div", { class: "input-wrap" }, input, coinSlot),
-        h("button", { type: "button", class: "btn btn-chip", "aria-label": "Halve the amount", onclick: () => adjust(halve) }, "½"),
-        h("button", { type: "button", class: "btn btn-chip", "aria-label": "Double the amount", onclick: () => adjust(double) }, "2×"),
-        h("button", { type: "button", class: "btn btn-chip", "aria-label": "Bet the maximum", onclick: () => write(app.maxBet(currency())) }, "Max"),
-      ),
+      h("div", { class: "amount-row" }, h("div", { class: "input-wrap" }, input, coinSlot), chips),
       fieldError),
     fields,
-    showProfit ? h("div", { class: "field" }, h("label", { for: "bet-profit" }, "Profit on win"), profit) : null,
+    showProfit ? h("div", { class: "field" }, profitTitle, profit) : null,
     button,
     error,
     h("p", { class: "hint" }, h("kbd", {}, "Space"), " to bet"),
@@ -106,6 +107,18 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     },
     setLabel(text) {
       button.textContent = text;
+    },
+    /** Show `minor` in the amount field (a game in progress shows its own stake). */
+    setAmount(minor) {
+      if (current() !== minor) write(minor);
+    },
+    /** Lock the amount while a game is in progress. */
+    setLocked(value) {
+      input.readOnly = value;
+      for (const chip of chips) chip.disabled = value;
+    },
+    setProfitLabel(text) {
+      profitTitle.textContent = text;
     },
     showError(message) {
       error.textContent = message;
