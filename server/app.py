@@ -1,7 +1,6 @@
 """The Starlette application and its lifespan."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +14,9 @@ from server.api import routes
 from server.bets import ops as bet_ops
 from server.bets.http import routes as bet_routes
 from server.config import Settings
+from server.crash import ops as crash_ops
+from server.crash.http import routes as crash_routes
+from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.services import Services
@@ -23,9 +25,10 @@ from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
 
-OP_MODULES = (bet_ops, stepped_ops)
+OP_MODULES = (bet_ops, stepped_ops, crash_ops)
 """Modules whose import registers their WebSocket ops in `server.ops.OPS`."""
 
+SHUTDOWN_TIMEOUT_S = 5.0
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
@@ -43,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         redis = connect(url, settings.redis_pool_size)
         services = Services.build(settings, redis)
         app.state.services = services
+        app.state.crash = crash = CrashService(services)
+        await crash.start()
         loops = [
             asyncio.create_task(services.hub.run(), name="pubsub-hub"),
             asyncio.create_task(services.bets.run_recovery(), name="bet-recovery"),
@@ -55,11 +60,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await crash.stop()
             for loop in loops:
                 loop.cancel()
-            for loop in loops:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop
+            # Bounded: on Python 3.11 a cancellation can be lost inside a Redis call.
+            _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_TIMEOUT_S)
+            for loop in stuck:
+                log.warning("background loop %s did not stop in time", loop.get_name())
             await services.hub.close()
             await redis.aclose()
             if embedded is not None:
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *routes,
             *bet_routes,
+            *crash_routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],

@@ -322,3 +322,15 @@ async def test_user_lock_excludes_and_expires(redis: Redis, scripts: WalletScrip
     async with locks.hold(user, wait_s=1):
         assert await redis.get(UserKeys(user).lock) != "dead-holder"
     assert await redis.exists(UserKeys(user).lock) == 0
+
+
+async def test_a_voided_round_is_refunded_as_a_refund(wallet: Wallet) -> None:
+    user = await funded(wallet, 1_000)
+    bet = await wallet.debit(user, 300, "PLAY", key="bet", game="crash", ref="crash:7")
+    assert bet.tx is not None
+    refund = await wallet.rollback(user, bet.tx["id"], key="void", kind="refund")
+    assert refund.tx is not None and refund.tx["type"] == "refund" and refund.tx["amount"] == 300
+    assert refund.bet is not None and refund.bet["status"] == "rolled_back"
+    await expect_error(
+        ErrorCode.IDEMPOTENCY_CONFLICT, wallet.rollback(user, bet.tx["id"], key="void")
+    )

@@ -20,6 +20,7 @@ from server.wallet.scripts import WalletScripts
 
 DebitKind = Literal["bet", "adjust"]
 CreditKind = Literal["win", "refund", "deposit", "adjust"]
+RollbackKind = Literal["rollback", "refund"]
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 GAME_NAME = re.compile(r"^[a-z0-9_\-]{1,32}$")
@@ -131,9 +132,14 @@ class Wallet:
             check_amount(payout, "payout")
         return await self._run(self._scripts.settle, user, key, [user, str(bet_id), str(payout)])
 
-    async def rollback(self, user: str, tx_id: int, *, key: str) -> Movement:
-        """Reverse an open bet: refund it and mark it `rolled_back`."""
-        return await self._run(self._scripts.rollback, user, key, [user, str(tx_id)])
+    async def rollback(
+        self, user: str, tx_id: int, *, key: str, kind: RollbackKind = "rollback"
+    ) -> Movement:
+        """Reverse an open bet: give the stake back and mark the bet `rolled_back`.
+
+        The new entry's type is `rollback`, or `refund` for a round the house voided.
+        """
+        return await self._run(self._scripts.rollback, user, key, [user, str(tx_id), kind])
 
     async def transactions(
         self, user: str, *, limit: int = 50, before: int | None = None, game: str | None = None

@@ -1,0 +1,18 @@
+"""Cancellation that Python 3.11 can lose, made reliable for the Crash loops.
+
+`asyncio.wait_for` (which redis-py wraps around socket writes) returns the
+result instead of raising CancelledError when the task is cancelled just as
+the awaited call completes (fixed in Python 3.12), and a TaskGroup whose child
+fails while it is being cancelled raises the child's error instead. Either way
+the request is still counted by `Task.cancelling()`: the long-running loops
+check it at every step, so stopping an instance always stops its round loop.
+"""
+
+import asyncio
+
+
+def check_cancelled() -> None:
+    """Raise CancelledError if the current task was asked to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > 0:
+        raise asyncio.CancelledError
