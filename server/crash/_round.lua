@@ -1,5 +1,6 @@
 -- Shared helpers of the Crash round scripts. This file is not a script: it is
--- prepended to each round and bet script when the script is loaded.
+-- prepended (after server/wallet/_numbers.lua) to each round and bet script
+-- when the script is loaded.
 --
 -- A bet record is the JSON object {"user", "name", "key", "amount",
 -- "currency", "auto", "target", "cap", "tx", "status", "mult", "payout"}:
@@ -7,22 +8,13 @@
 -- in minor units below 2^53 (Lua numbers are doubles), formatted with %d
 -- (cjson would print large integers in exponent form).
 
-local function fmt(n)
-  return string.format('%d', n)
-end
-
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
 local function bet_json(b)
   return '{"user":' .. cjson.encode(b.user) .. ',"name":' .. cjson.encode(b.name)
-    .. ',"key":' .. cjson.encode(b.key) .. ',"amount":' .. fmt(b.amount)
-    .. ',"currency":' .. cjson.encode(b.currency) .. ',"auto":' .. fmt(b.auto)
-    .. ',"target":' .. fmt(b.target) .. ',"cap":' .. fmt(b.cap) .. ',"tx":' .. fmt(b.tx)
-    .. ',"status":' .. cjson.encode(b.status) .. ',"mult":' .. fmt(b.mult)
-    .. ',"payout":' .. fmt(b.payout) .. '}'
+    .. ',"key":' .. cjson.encode(b.key) .. ',"amount":' .. fmt_int(b.amount)
+    .. ',"currency":' .. cjson.encode(b.currency) .. ',"auto":' .. fmt_int(b.auto)
+    .. ',"target":' .. fmt_int(b.target) .. ',"cap":' .. fmt_int(b.cap) .. ',"tx":' .. fmt_int(b.tx)
+    .. ',"status":' .. cjson.encode(b.status) .. ',"mult":' .. fmt_int(b.mult)
+    .. ',"payout":' .. fmt_int(b.payout) .. '}'
 end
 
 -- floor(amount x mult / 100), at most cap; exact while the result is below 2^53:
@@ -52,8 +44,8 @@ local function cash_out(round, bets, targets, b, mult, payout)
   local json = bet_json(b)
   redis.call('HSET', bets, b.user, json)
   redis.call('ZREM', targets, b.user)
-  redis.call('HINCRBY', round, 'open:' .. b.currency, fmt(-b.amount))
-  redis.call('HINCRBY', round, 'paid:' .. b.currency, fmt(payout))
+  redis.call('HINCRBY', round, 'open:' .. b.currency, fmt_int(-b.amount))
+  redis.call('HINCRBY', round, 'paid:' .. b.currency, fmt_int(payout))
   return json
 end
 

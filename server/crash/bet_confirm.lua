@@ -18,6 +18,6 @@ if b.status ~= 'pending' or r[2] ~= 'betting' then return closed end
 b.status, b.tx = 'open', tx
 local json = bet_json(b)
 redis.call('HSET', KEYS[2], b.user, json)
-redis.call('HINCRBY', KEYS[1], 'open:' .. b.currency, fmt(b.amount))
+redis.call('HINCRBY', KEYS[1], 'open:' .. b.currency, fmt_int(b.amount))
 redis.call('ZADD', KEYS[3], b.target, b.user)
 return {'ok', json}

@@ -16,13 +16,13 @@ if r[1] then
   expected = tonumber(r[1]) + 1
 end
 if tonumber(ARGV[3]) ~= expected then
-  return {'CONFLICT', 'the next round is ' .. fmt(expected) .. ', not ' .. ARGV[3]}
+  return {'CONFLICT', 'the next round is ' .. fmt_int(expected) .. ', not ' .. ARGV[3]}
 end
 
 local now = now_ms()
 local deadline = now + tonumber(ARGV[5])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'id', ARGV[3], 'phase', 'betting', 'fence', ARGV[2],
-  'commitment', ARGV[4], 'betting_ends', fmt(deadline), 'started_at', '0', 'tick', '-1',
+  'commitment', ARGV[4], 'betting_ends', fmt_int(deadline), 'started_at', '0', 'tick', '-1',
   'mult', '100', 'voided', '0', 'settled', '0')
 return {'ok', now, deadline}

@@ -13,7 +13,7 @@ end
 if r[3] ~= ARGV[2] then return {'FENCED', 'round ' .. ARGV[3] .. ' belongs to fence ' .. r[3]} end
 
 local now = now_ms()
-redis.call('HSET', KEYS[1], 'phase', 'running', 'started_at', fmt(now))
+redis.call('HSET', KEYS[1], 'phase', 'running', 'started_at', fmt_int(now))
 local all = redis.call('HGETALL', KEYS[2])
 for i = 2, #all, 2 do
   local b = cjson.decode(all[i])

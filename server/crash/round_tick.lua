@@ -38,7 +38,7 @@ end
 
 if crashed then
   redis.call('HSET', KEYS[1], 'phase', 'crashed', 'tick', ARGV[4], 'point', ARGV[6],
-    'hash', ARGV[7], 'crashed_at', fmt(now_ms()))
+    'hash', ARGV[7], 'crashed_at', fmt_int(now_ms()))
   close_open_bets(KEYS[2], 'lost')
   redis.call('DEL', KEYS[3])
   push_history(KEYS[4], ARGV[8], ARGV[9])

@@ -18,7 +18,7 @@ if tonumber(r[3]) >= tonumber(ARGV[2]) then
   return {'FENCED', 'round ' .. ARGV[3] .. ' belongs to fence ' .. r[3]}
 end
 redis.call('HSET', KEYS[1], 'phase', 'crashed', 'voided', '1', 'fence', ARGV[2],
-  'point', ARGV[4], 'hash', ARGV[5], 'crashed_at', fmt(now_ms()))
+  'point', ARGV[4], 'hash', ARGV[5], 'crashed_at', fmt_int(now_ms()))
 close_open_bets(KEYS[2], 'void')
 redis.call('DEL', KEYS[3])
 push_history(KEYS[4], ARGV[6], ARGV[7])

@@ -6,6 +6,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from server.wallet.scripts import NUMBERS
+
 _HERE = Path(__file__).parent
 _PRELUDE = "_round.lua"
 
@@ -15,7 +17,7 @@ def script_source(name: str) -> str:
     body = (_HERE / f"{name}.lua").read_text()
     if name.startswith("lease_"):
         return body
-    return (_HERE / _PRELUDE).read_text() + "\n" + body
+    return "\n".join(part.read_text() for part in (NUMBERS, _HERE / _PRELUDE)) + "\n" + body
 
 
 @dataclass(frozen=True, slots=True)

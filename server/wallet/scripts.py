@@ -7,7 +7,9 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 _HERE = Path(__file__).parent
-_PRELUDE = "_ledger.lua"
+NUMBERS = _HERE / "_numbers.lua"
+"""Generic Lua helpers (integer parsing and formatting, JSON strings, time)."""
+_LEDGER = _HERE / "_ledger.lua"
 
 
 def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> str:
@@ -17,7 +19,7 @@ def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> str:
     Scripts of other packages that move money (bets, games) load through this
     too, so every balance change uses the same ledger code.
     """
-    parts = [_HERE / _PRELUDE, *helpers] if with_prelude else []
+    parts = [NUMBERS, _LEDGER, *helpers] if with_prelude else []
     return "\n".join(part.read_text() for part in [*parts, path])
 
 
