@@ -134,13 +134,4 @@ class PipelinedScript:
 def pipelined_scripts(pipeline: AutoPipeline, scripts: WalletScripts) -> WalletScripts:
     """The same scripts, called through `pipeline`."""
 
-    def wrap(script: AsyncScript) -> Any:
-        return PipelinedScript(pipeline, script)
-
-    return WalletScripts(
-        debit=wrap(scripts.debit),
-        credit=wrap(scripts.credit),
-        settle=wrap(scripts.settle),
-        rollback=wrap(scripts.rollback),
-        unlock=wrap(scripts.unlock),
-    )
+    return scripts.wrapped(lambda script: PipelinedScript(pipeline, script))

@@ -98,13 +98,4 @@ def batched_scripts(redis: Redis, scripts: WalletScripts) -> WalletScripts:
     """The same scripts, every call coalesced with the others of its tick."""
     batcher = ScriptBatcher(redis)
 
-    def wrap(script: AsyncScript) -> Any:
-        return BatchedScript(batcher, script)
-
-    return WalletScripts(
-        debit=wrap(scripts.debit),
-        credit=wrap(scripts.credit),
-        settle=wrap(scripts.settle),
-        rollback=wrap(scripts.rollback),
-        unlock=wrap(scripts.unlock),
-    )
+    return scripts.wrapped(lambda script: BatchedScript(batcher, script))

@@ -1,7 +1,9 @@
 """Loads the wallet's Lua scripts, each registered once (EVALSHA, NOSCRIPT fallback)."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -41,4 +43,10 @@ class WalletScripts:
             settle=redis.register_script(script_source(_HERE / "settle.lua")),
             rollback=redis.register_script(script_source(_HERE / "rollback.lua")),
             unlock=redis.register_script(script_source(_HERE / "unlock.lua", with_prelude=False)),
+        )
+
+    def wrapped(self, wrap: Callable[[AsyncScript], Any]) -> "WalletScripts":
+        """The same scripts, each wrapped by `wrap` (e.g. to call them through a pipeline)."""
+        return WalletScripts(
+            **{field.name: wrap(getattr(self, field.name)) for field in fields(self)}
         )
