@@ -8,8 +8,7 @@ reply. Bets are instant-game `bet` ops (dice by default), each with a new
 idempotency key, fully settled when the reply comes; echo frames are the same
 JSON text sent back unchanged. The figure is bets/s over echo round trips/s
 (target: >= 45%), with latency percentiles (target: p99 < 10 ms at 50
-clients). `--prototype` also runs `bench.piped_server` (the bet scripts on the
-auto-pipeline prototype) in the same run.
+clients).
 """
 
 import argparse
@@ -67,11 +66,6 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
     with ExitStack() as stack:
         base, _ = stack.enter_context(croupier_server(redis_url, workdir))
         echo_url, _ = stack.enter_context(echo_server(workdir))
-        piped = None
-        if args.prototype:
-            piped, _ = stack.enter_context(
-                croupier_server(redis_url, workdir, "bench.piped_server")
-            )
         tokens = tuple(guests(base, max(args.clients)))
         for clients in args.clients:
             echo = drive(
@@ -80,9 +74,6 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
             print(row("echo", clients, echo))
             bets = bets_run(args, base, tokens, clients)
             print(row("bets", clients, bets) + f"   bets/echo = {bets.rate / echo.rate:.1%}")
-            if piped is not None:
-                fast = bets_run(args, piped, tokens, clients)
-                print(row("piped", clients, fast) + f"   piped/echo = {fast.rate / echo.rate:.1%}")
 
 
 async def with_redis(args: argparse.Namespace) -> None:
@@ -105,7 +96,6 @@ def main() -> None:
     parser.add_argument("--client", choices=CLIENT_KINDS, default=default_client())
     parser.add_argument("--game", choices=sorted(PARAMS), default="dice")
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="everysec")
-    parser.add_argument("--prototype", action="store_true", help="also measure bench.piped_server")
     asyncio.run(with_redis(parser.parse_args()))
 
 

@@ -19,6 +19,7 @@ from server.crash.http import routes as crash_routes
 from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
+from server.redis_scripts import ScriptRunner
 from server.services import Services
 from server.stepped import ops as stepped_ops
 from server.ws import websocket_endpoint
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
             url = await embedded.start()
         redis = connect(url, settings.redis_pool_size)
-        services = Services.build(settings, redis)
+        runner = ScriptRunner(url)
+        services = Services.build(settings, redis, runner)
         app.state.services = services
         app.state.crash = crash = CrashService(services)
         await crash.start()
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for loop in stuck:
                 log.warning("background loop %s did not stop in time", loop.get_name())
             await services.hub.close()
+            await runner.aclose()
             await redis.aclose()
             if embedded is not None:
                 await embedded.stop()

@@ -9,6 +9,7 @@ UNKNOWN_CURRENCY, everything else BAD_REQUEST with the failing field.
 import json
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -85,12 +86,26 @@ def parse_params(model: type[P], data: Any, context: dict[str, Any]) -> P:
 def parse_json_object(raw: str | bytes) -> dict[str, Any]:
     """A JSON object from text: BAD_JSON if it is not JSON, BAD_REQUEST if not an object."""
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise CroupierError(ErrorCode.BAD_JSON, "the message is not valid JSON") from None
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = _loads_beyond_orjson(raw)
     if not isinstance(data, dict):
         raise CroupierError(ErrorCode.BAD_REQUEST, "a request is a JSON object")
     return data
+
+
+def _loads_beyond_orjson(raw: str | bytes) -> Any:
+    # orjson refuses integers beyond 64 bits, which are valid JSON: such a
+    # message is parsed again here so that it gets the specific error later
+    # (INVALID_AMOUNT for a huge amount) rather than BAD_JSON.
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise CroupierError(ErrorCode.BAD_JSON, "the message is not valid JSON") from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def take_request_id(request: dict[str, Any]) -> int | str | None:
@@ -108,4 +123,4 @@ def take_request_id(request: dict[str, Any]) -> int | str | None:
 
 def dumps(value: Any) -> str:
     """Compact JSON text of a reply or an event."""
-    return json.dumps(value, separators=(",", ":"))
+    return orjson.dumps(value).decode()

@@ -14,6 +14,7 @@ from server.config import Settings
 from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
+from server.redis_scripts import ScriptRunner
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
 from server.wallet import UserLocks, Wallet, WalletScripts
@@ -25,6 +26,7 @@ class Services:
 
     settings: Settings
     redis: Redis
+    runner: ScriptRunner
     wallet: Wallet
     locks: UserLocks
     accounts: Accounts
@@ -37,17 +39,19 @@ class Services:
     """Called for every new socket after it is accepted (e.g. to send a game's state)."""
 
     @classmethod
-    def build(cls, settings: Settings, redis: Redis) -> "Services":
-        """Wire the parts together on one Redis client."""
-        scripts = WalletScripts.register(redis)
+    def build(cls, settings: Settings, redis: Redis, runner: ScriptRunner) -> "Services":
+        """Wire the parts together: `redis` for plain commands and pub/sub,
+        `runner` for the Lua scripts."""
+        scripts = WalletScripts.register(runner)
         wallet = Wallet(redis, scripts, settings.idempotency_ttl_s)
         metrics = Metrics()
-        bets = BetService(redis, settings, build_instant_games(settings.limbo_max_target))
+        bets = BetService(redis, runner, settings, build_instant_games(settings.limbo_max_target))
         quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))
         stepped_rules = (MinesRules(), HiloRules(), quiz)
         return cls(
             settings=settings,
             redis=redis,
+            runner=runner,
             wallet=wallet,
             locks=UserLocks(redis, scripts, settings.user_lock_ttl_ms),
             accounts=Accounts(redis, wallet, settings),
@@ -55,7 +59,7 @@ class Services:
             metrics=metrics,
             bets=bets,
             stepped=SteppedGames(
-                redis, settings, bets.seeds, {rules.name: rules for rules in stepped_rules}
+                redis, runner, settings, bets.seeds, {rules.name: rules for rules in stepped_rules}
             ),
             validation_context={"currencies": settings.currencies},
         )

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
+from server.redis_scripts import ScriptRunner
 from tests.servers import ServerProcess
 
 
@@ -34,6 +35,13 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = connect(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def runner(redis_url: str) -> AsyncIterator[ScriptRunner]:
+    script_runner = ScriptRunner(redis_url)
+    yield script_runner
+    await script_runner.aclose()
 
 
 @pytest.fixture(scope="session")

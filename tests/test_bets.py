@@ -17,6 +17,7 @@ from games.base import payout
 from games.fairness import floats, hash_server_seed
 from server.audit import audit_user
 from server.bets.service import OPEN_BET_HELPERS
+from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 from tests.servers import ServerProcess
@@ -262,7 +263,7 @@ async def test_return_to_player_through_the_server_is_within_bounds(
 
 
 async def test_recovery_settles_a_bet_left_open_by_a_dead_process(
-    redis: Redis, redis_url: str, log_dir: Path, http: httpx.AsyncClient
+    redis: Redis, runner: ScriptRunner, redis_url: str, log_dir: Path, http: httpx.AsyncClient
 ) -> None:
     """A bet debited by a process that died before settling is settled by the sweep."""
     process = await ServerProcess(
@@ -273,7 +274,7 @@ async def test_recovery_settles_a_bet_left_open_by_a_dead_process(
         client = await WsClient.open(process.ws_url, token)
         await client.request("seeds")  # creates the seed pair
         keys = UserKeys(user["id"])
-        bet_open = redis.register_script(
+        bet_open = runner.script(
             script_source(OPEN_BET_HELPERS.with_name("bet_open.lua"), True, OPEN_BET_HELPERS)
         )
         status, payload = await bet_open(

@@ -31,6 +31,7 @@ from server.crash.settlement import bet_ref, client_key
 from server.crash.store import CrashStore
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
+from server.redis_scripts import ScriptRunner
 from server.wallet import Wallet, WalletScripts
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import ReplyError, WsClient, new_guest
@@ -154,8 +155,7 @@ async def settled_audit(redis: Redis, user_id: str) -> dict[str, int]:
     return audit.stored
 
 
-async def crash_entries(redis: Redis, user_id: str, round_id: int) -> list[dict[str, Any]]:
-    wallet = Wallet(redis, WalletScripts.register(redis), 86_400)
+async def crash_entries(wallet: Wallet, user_id: str, round_id: int) -> list[dict[str, Any]]:
     entries = await wallet.transactions(user_id, game="crash", limit=100)
     return [dict(entry) for entry in entries if entry["ref"] == bet_ref(round_id)][::-1]
 
@@ -192,6 +192,18 @@ async def crash_redis(crash_redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture(scope="module")
+async def crash_runner(crash_redis_url: str) -> AsyncIterator[ScriptRunner]:
+    runner = ScriptRunner(crash_redis_url)
+    yield runner
+    await runner.aclose()
+
+
+@pytest.fixture(scope="module")
+def crash_wallet(crash_redis: Redis, crash_runner: ScriptRunner) -> Wallet:
+    return Wallet(crash_redis, WalletScripts.register(crash_runner), 86_400)
+
+
+@pytest.fixture(scope="module")
 async def crash_server(
     crash_redis: Redis, crash_redis_url: str, log_dir: Path
 ) -> AsyncIterator[ServerProcess]:
@@ -210,6 +222,7 @@ async def crash_server(
 async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     crash_server: ServerProcess,
     crash_redis: Redis,
+    crash_wallet: Wallet,
     join: Callable[[ServerProcess], Awaitable[Player]],
 ) -> None:
     names = ("manual", "below", "at", "above", "idle", "late")
@@ -289,9 +302,9 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     }
     for name, balance in expected.items():
         assert (await settled_audit(crash_redis, players[name].id))["PLAY"] == balance, name
-    entries = await crash_entries(crash_redis, players["above"].id, round_id)
+    entries = await crash_entries(crash_wallet, players["above"].id, round_id)
     assert [(e["type"], e["status"]) for e in entries] == [("bet", "settled")]
-    entries = await crash_entries(crash_redis, players["below"].id, round_id)
+    entries = await crash_entries(crash_wallet, players["below"].id, round_id)
     assert [(e["type"], e["amount"]) for e in entries] == [("bet", -1000), ("win", 1100)]
     history = (await watcher.request("crash.history"))["items"]
     assert history[0] == {
@@ -323,6 +336,7 @@ async def test_an_instant_crash_refuses_cashouts_and_every_bet_loses(
 async def test_cashouts_racing_the_crash_tick_each_end_once(
     crash_server: ServerProcess,
     crash_redis: Redis,
+    crash_wallet: Wallet,
     join: Callable[[ServerProcess], Awaitable[Player]],
 ) -> None:
     players = [await join(crash_server) for _ in range(40)]
@@ -346,7 +360,7 @@ async def test_cashouts_racing_the_crash_tick_each_end_once(
     won = lost = 0
     for player, reply in zip(players, replies, strict=True):
         balance = (await settled_audit(crash_redis, player.id))["PLAY"]
-        entries = await crash_entries(crash_redis, player.id, round_id)
+        entries = await crash_entries(crash_wallet, player.id, round_id)
         if reply["ok"]:
             won += 1
             multiplier = Decimal(reply["data"]["multiplier"])
@@ -423,12 +437,14 @@ async def test_a_bet_reaching_max_payout_is_cashed_out_there(
 async def test_bets_whose_debit_was_never_confirmed_are_refunded_once(
     crash_server: ServerProcess,
     crash_redis: Redis,
+    crash_runner: ScriptRunner,
+    crash_wallet: Wallet,
     join: Callable[[ServerProcess], Awaitable[Player]],
 ) -> None:
     """A handler that died after reserving (before or after its debit) leaves a
     pending place: the round starts without it and the leader refunds it."""
-    store = CrashStore(crash_redis, CrashScripts.register(crash_redis))
-    wallet = Wallet(crash_redis, WalletScripts.register(crash_redis), 86_400)
+    store = CrashStore(crash_redis, CrashScripts.register(crash_runner))
+    wallet = crash_wallet
     undebited, debited = await join(crash_server), await join(crash_server)
     opening = await fresh_betting(undebited.client, lambda k: point_of(k) > 1)
     round_id = opening["round_id"]
@@ -443,7 +459,7 @@ async def test_bets_whose_debit_was_never_confirmed_are_refunded_once(
     await fresh_betting(undebited.client, lambda k: k > round_id)
     for player in (undebited, debited):
         assert (await settled_audit(crash_redis, player.id))["PLAY"] == START
-        entries = await crash_entries(crash_redis, player.id, round_id)
+        entries = await crash_entries(crash_wallet, player.id, round_id)
         assert [(e["type"], e["status"]) for e in entries] == [
             ("bet", "rolled_back"), ("refund", "done")
         ]  # fmt: skip
@@ -510,6 +526,7 @@ async def test_two_instances_run_one_loop_and_survive_the_leader_dying(
     embedded = EmbeddedRedis(tmp_path / "redis", "everysec")
     url = await embedded.start()
     redis = connect(url)
+    wallet = Wallet(redis, WalletScripts.register(ScriptRunner(url)), 86_400)
     await install_chain(redis, LONG_HASHES)
     servers: dict[int, ServerProcess] = {}
     sockets: list[Player] = []
@@ -596,7 +613,7 @@ async def test_two_instances_run_one_loop_and_survive_the_leader_dying(
 
         for i, gambler in enumerate(gamblers):
             balance = (await settled_audit(redis, gambler.id))["PLAY"]
-            entries = await crash_entries(redis, gambler.id, round_id)
+            entries = await crash_entries(wallet, gambler.id, round_id)
             if i % 3 == 0:
                 assert balance == START + 50
                 assert [(e["type"], e["status"]) for e in entries] == [

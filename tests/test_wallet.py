@@ -10,12 +10,13 @@ from redis.asyncio import Redis
 from server.audit import audit_user
 from server.config import MAX_AMOUNT
 from server.errors import CroupierError, ErrorCode
+from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, UserLocks, Wallet, WalletScripts
 
 
 @pytest.fixture(scope="module")
-def scripts(redis: Redis) -> WalletScripts:
-    return WalletScripts.register(redis)
+def scripts(runner: ScriptRunner) -> WalletScripts:
+    return WalletScripts.register(runner)
 
 
 @pytest.fixture(scope="module")

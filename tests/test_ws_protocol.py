@@ -120,6 +120,11 @@ BAD_FRAMES = [
     ('{"op": "transactions", "id": 8, "limit": 1.5}', "BAD_REQUEST", "limit"),
     ('{"op": "transactions", "id": 9, "game": "Dice!"}', "BAD_REQUEST", "game"),
     ('{"op": "transactions", "id": 10, "before": true}', "BAD_REQUEST", "before"),
+    ('{"op": "transactions", "id": 11, "limit": 100000000000000000000000}', "BAD_REQUEST", "limit"),
+    ('{"op": "transactions", "id": 12, "limit": NaN}', "BAD_JSON", None),
+    ('{"op": "transactions", "id": 13, "limit": Infinity}', "BAD_JSON", None),
+    ('{"op": "ping", "id": "\\ud800"}', "BAD_REQUEST", "id"),
+    ('{"op": "seeds.rotate", "id": 14, "client_seed": "a\\udfffb"}', "BAD_REQUEST", "client_seed"),
 ]
 
 

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from games.fairness import hash_server_seed
 from server.errors import CroupierError, ErrorCode
+from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
@@ -37,14 +38,10 @@ def new_client_seed() -> str:
 class SeedPairs:
     """Reads, creates and rotates users' seed pairs."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, runner: ScriptRunner) -> None:
         self._redis = redis
-        self._ensure = redis.register_script(
-            script_source(_HERE / "seeds_ensure.lua", with_prelude=False)
-        )
-        self._rotate = redis.register_script(
-            script_source(_HERE / "seeds_rotate.lua", with_prelude=False)
-        )
+        self._ensure = runner.script(script_source(_HERE / "seeds_ensure.lua", with_prelude=False))
+        self._rotate = runner.script(script_source(_HERE / "seeds_rotate.lua", with_prelude=False))
 
     async def ensure(self, user_id: str) -> None:
         """Give the user a seed pair if they have none."""

@@ -20,7 +20,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+import orjson
+from pydantic import BaseModel, Field, StrictInt
 from redis.asyncio import Redis
 
 from games.base import InstantGame, payout
@@ -29,6 +30,7 @@ from server.bets.seeds import SeedPairs
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
+from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
@@ -84,15 +86,19 @@ def settled_record(
 class BetService:
     """Places, settles, recovers and lists instant-game bets."""
 
-    def __init__(self, redis: Redis, settings: Settings, games: dict[str, InstantGame]) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        runner: ScriptRunner,
+        settings: Settings,
+        games: dict[str, InstantGame],
+    ) -> None:
         self._redis = redis
         self._settings = settings
         self.games = games
-        self.seeds = SeedPairs(redis)
-        self._open = redis.register_script(
-            script_source(_HERE / "bet_open.lua", True, OPEN_BET_HELPERS)
-        )
-        self._settle = redis.register_script(script_source(_HERE / "bet_settle.lua"))
+        self.seeds = SeedPairs(redis, runner)
+        self._open = runner.script(script_source(_HERE / "bet_open.lua", True, OPEN_BET_HELPERS))
+        self._settle = runner.script(script_source(_HERE / "bet_settle.lua"))
         self._ttl = str(settings.idempotency_ttl_s)
         self._flows: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._live: deque[dict[str, Any]] = deque(maxlen=LIVE_FEED_SIZE)
@@ -115,8 +121,8 @@ class BetService:
                 user_id, request, params.model_dump_json(), token
             )
             if status == "replay":
-                return await self._settled_or_settle(user_id, json.loads(payload)["id"])
-            record = await self._resolve(json.loads(payload), token)
+                return await self._settled_or_settle(user_id, orjson.loads(payload)["id"])
+            record = await self._resolve(orjson.loads(payload), token, params)
         self._live.appendleft(
             {
                 "user": user_name,
@@ -184,10 +190,14 @@ class BetService:
                 continue
             raise CroupierError(ErrorCode(status), payload)
 
-    async def _resolve(self, open_bet: dict[str, Any], token: str) -> dict[str, Any]:
-        """Compute an open bet's outcome from its seeds and settle it."""
+    async def _resolve(
+        self, open_bet: dict[str, Any], token: str, params: BaseModel | None = None
+    ) -> dict[str, Any]:
+        """Compute an open bet's outcome from its seeds (and its `params`, parsed
+        again from the stored bet unless given) and settle it."""
         game = self.game(open_bet["game"])
-        params = parse_game_params(game, open_bet["params"])
+        if params is None:
+            params = parse_game_params(game, open_bet["params"])
         outcome = play(
             game, params, open_bet["server_seed"], open_bet["client_seed"], open_bet["nonce"]
         )
@@ -210,7 +220,7 @@ class BetService:
             return await self._settled_or_settle(user_id, open_bet["id"])
         if status != "ok":
             raise CroupierError(ErrorCode(status), payload)
-        record["balance"] = json.loads(payload)["balance"]
+        record["balance"] = orjson.loads(payload)["balance"]
         return record
 
     async def _settled_or_settle(self, user_id: str, bet_id: int) -> dict[str, Any]:

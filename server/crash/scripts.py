@@ -1,11 +1,9 @@
-"""Loads the Crash Lua scripts, each registered once (EVALSHA, NOSCRIPT fallback)."""
+"""Loads the Crash Lua scripts (called by SHA, loaded again if Redis lost them)."""
 
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
-
+from server.redis_scripts import Script, ScriptRunner
 from server.wallet.scripts import NUMBERS
 
 _HERE = Path(__file__).parent
@@ -22,25 +20,23 @@ def script_source(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CrashScripts:
-    """The Crash scripts, registered on one Redis client (attribute = file name)."""
+    """The Crash scripts, bound to one script runner (attribute = file name)."""
 
-    lease_acquire: AsyncScript
-    lease_renew: AsyncScript
-    lease_release: AsyncScript
-    round_new: AsyncScript
-    round_adopt: AsyncScript
-    round_start: AsyncScript
-    round_tick: AsyncScript
-    round_void: AsyncScript
-    round_finish: AsyncScript
-    bet_reserve: AsyncScript
-    bet_confirm: AsyncScript
-    bet_release: AsyncScript
-    bet_cashout: AsyncScript
+    lease_acquire: Script
+    lease_renew: Script
+    lease_release: Script
+    round_new: Script
+    round_adopt: Script
+    round_start: Script
+    round_tick: Script
+    round_void: Script
+    round_finish: Script
+    bet_reserve: Script
+    bet_confirm: Script
+    bet_release: Script
+    bet_cashout: Script
 
     @classmethod
-    def register(cls, redis: Redis) -> "CrashScripts":
-        scripts = {
-            field.name: redis.register_script(script_source(field.name)) for field in fields(cls)
-        }
+    def register(cls, runner: ScriptRunner) -> "CrashScripts":
+        scripts = {field.name: runner.script(script_source(field.name)) for field in fields(cls)}
         return cls(**scripts)

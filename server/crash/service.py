@@ -47,7 +47,7 @@ class CrashService:
     def __init__(self, services: Services, settings: CrashSettings | None = None) -> None:
         self.settings = settings or CrashSettings()
         self._services = services
-        scripts = CrashScripts.register(services.redis)
+        scripts = CrashScripts.register(services.runner)
         self.store = CrashStore(services.redis, scripts)
         self._settlement = Settlement(services.wallet)
         self.players = Players(services, self.store, self._settlement)

@@ -26,6 +26,7 @@ from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Params, dumps
+from server.redis_scripts import ScriptRunner
 from server.stepped.rules import StepRules, state_of
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
@@ -54,6 +55,7 @@ class SteppedGames:
     def __init__(
         self,
         redis: Redis,
+        runner: ScriptRunner,
         settings: Settings,
         seeds: SeedPairs,
         rules: Mapping[str, StepRules],
@@ -62,10 +64,8 @@ class SteppedGames:
         self._settings = settings
         self._seeds = seeds
         self.rules = rules
-        self._open = redis.register_script(
-            script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS)
-        )
-        self._update = redis.register_script(script_source(_HERE / "step_update.lua"))
+        self._open = runner.script(script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS))
+        self._update = runner.script(script_source(_HERE / "step_update.lua"))
         self._ttl = str(settings.idempotency_ttl_s)
 
     async def start(

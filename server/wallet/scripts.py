@@ -1,12 +1,9 @@
-"""Loads the wallet's Lua scripts, each registered once (EVALSHA, NOSCRIPT fallback)."""
+"""Loads the wallet's Lua scripts (called by SHA, loaded again if Redis lost them)."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
+from server.redis_scripts import Script, ScriptRunner
 
 _HERE = Path(__file__).parent
 NUMBERS = _HERE / "_numbers.lua"
@@ -27,26 +24,20 @@ def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class WalletScripts:
-    """The wallet's scripts, registered on one Redis client."""
+    """The wallet's scripts, bound to one script runner."""
 
-    debit: AsyncScript
-    credit: AsyncScript
-    settle: AsyncScript
-    rollback: AsyncScript
-    unlock: AsyncScript
+    debit: Script
+    credit: Script
+    settle: Script
+    rollback: Script
+    unlock: Script
 
     @classmethod
-    def register(cls, redis: "Redis") -> "WalletScripts":
+    def register(cls, runner: ScriptRunner) -> "WalletScripts":
         return cls(
-            debit=redis.register_script(script_source(_HERE / "debit.lua")),
-            credit=redis.register_script(script_source(_HERE / "credit.lua")),
-            settle=redis.register_script(script_source(_HERE / "settle.lua")),
-            rollback=redis.register_script(script_source(_HERE / "rollback.lua")),
-            unlock=redis.register_script(script_source(_HERE / "unlock.lua", with_prelude=False)),
-        )
-
-    def wrapped(self, wrap: Callable[[AsyncScript], Any]) -> "WalletScripts":
-        """The same scripts, each wrapped by `wrap` (e.g. to call them through a pipeline)."""
-        return WalletScripts(
-            **{field.name: wrap(getattr(self, field.name)) for field in fields(self)}
+            debit=runner.script(script_source(_HERE / "debit.lua")),
+            credit=runner.script(script_source(_HERE / "credit.lua")),
+            settle=runner.script(script_source(_HERE / "settle.lua")),
+            rollback=runner.script(script_source(_HERE / "rollback.lua")),
+            unlock=runner.script(script_source(_HERE / "unlock.lua", with_prelude=False)),
         )

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+import orjson
 from redis.asyncio import Redis
 
 from server.config import MAX_AMOUNT
@@ -170,7 +171,7 @@ class Wallet:
         status, payload = await script(keys=redis_keys, args=[*args, self._ttl, keys.events])
         if status not in ("ok", "replay"):
             raise CroupierError(ErrorCode(status), payload)
-        result = json.loads(payload)
+        result = orjson.loads(payload)
         return Movement(
             tx=result["tx"],
             balance=result["balance"],

@@ -1,0 +1,214 @@
+"""Lua scripts on Redis, called through one auto-pipelined connection.
+
+Every balance change is one EVALSHA, so the cost of a script call outside
+Redis bounds the whole server. A general client such as redis-py pays a pool
+checkout, a timeout context, command packing in Python and one write and one
+read per call. Here each call is packed by hiredis (C) into an output buffer
+that is written once per event-loop iteration, and replies are paired with
+their callers in order by a hiredis reader: concurrent calls share writes and
+reads, and none waits for a free connection. Each script still runs alone and
+atomically in Redis; pipelining only shares the trip.
+
+If the connection drops, every call in flight fails with ConnectionError.
+Such a call may or may not have run, which is why every script that moves
+money takes an idempotency key: the caller retries with the same key. The
+next call reconnects.
+"""
+
+import asyncio
+import hashlib
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Sequence
+from typing import Any, cast
+
+import hiredis
+from redis.asyncio.connection import parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+DEFAULT_MAX_IN_FLIGHT = 16_384
+CONNECT_TIMEOUT_S = 5.0
+
+Arg = str | int
+
+
+class _Pipe(asyncio.Protocol):
+    """One Redis connection: commands written once per loop iteration, replies
+    matched to their callers in order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_in_flight: int) -> None:
+        self._loop = loop
+        self._reader = hiredis.Reader(encoding="utf-8", replyError=ResponseError)
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._out: list[bytes] = []
+        self._transport: asyncio.Transport | None = None
+        self._max_in_flight = max_in_flight
+        self._room = asyncio.Event()
+
+    @property
+    def is_open(self) -> bool:
+        return self._transport is not None
+
+    @property
+    def full(self) -> bool:
+        return len(self._waiting) >= self._max_in_flight
+
+    async def room(self) -> None:
+        """Wait until the calls in flight fall to half the limit (or the connection drops)."""
+        self._room.clear()
+        await self._room.wait()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        while (reply := self._reader.gets()) is not False:
+            future = self._waiting.popleft()
+            if future.done():  # its caller was cancelled; the reply is dropped
+                continue
+            if isinstance(reply, ResponseError):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+        if len(self._waiting) <= self._max_in_flight // 2:
+            self._room.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._out.clear()
+        error = RedisConnectionError(f"connection to Redis lost ({exc or 'closed'})")
+        while self._waiting:
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(error)
+        self._room.set()
+
+    def send(self, args: tuple[Arg, ...]) -> "asyncio.Future[Any]":
+        """Queue one command; its reply (or ResponseError) resolves the future."""
+        if self._transport is None:
+            raise RedisConnectionError("connection to Redis is closed")
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(hiredis.pack_command(args))  # type: ignore[arg-type]  # stub: 1-tuple
+        future = self._loop.create_future()
+        self._waiting.append(future)
+        return future
+
+    def _flush(self) -> None:
+        if self._transport is not None and self._out:
+            self._transport.write(b"".join(self._out))
+        self._out.clear()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class ScriptRunner:
+    """Runs commands (mostly EVALSHA) on one auto-pipelined Redis connection,
+    opened on first use and again after it drops.
+
+    At most `max_in_flight` calls wait for replies at once; more callers wait
+    here until half of those are answered, so a burst costs bounded memory in
+    this process and in Redis.
+    Standalone Redis only: a Redis Cluster needs a connection per node.
+    """
+
+    def __init__(self, url: str, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+        self._options = parse_url(url)
+        self._tls = url.startswith("rediss://")
+        self._max_in_flight = max_in_flight
+        self._pipe: _Pipe | None = None
+        self._connecting = asyncio.Lock()
+
+    def script(self, source: str) -> "Script":
+        """A script bound to this runner (loaded into Redis on first use)."""
+        return Script(self, source)
+
+    async def execute(self, *args: Arg) -> Any:
+        """Send one command and return its reply; a Redis error reply raises ResponseError."""
+        return await self.call(args)
+
+    def call(self, command: tuple[Arg, ...]) -> "Awaitable[Any]":
+        """`execute` with the command as one tuple: the pending reply itself
+        while the connection is open and has room (no extra coroutine)."""
+        pipe = self._pipe
+        if pipe is not None and pipe.is_open and not pipe.full:
+            return pipe.send(command)
+        return self._call_when_ready(command)
+
+    async def _call_when_ready(self, command: tuple[Arg, ...]) -> Any:
+        pipe = self._pipe
+        if pipe is None or not pipe.is_open:
+            pipe = await self._connect()
+        while pipe.full:
+            await pipe.room()
+        return await pipe.send(command)
+
+    async def _connect(self) -> _Pipe:
+        async with self._connecting:
+            if self._pipe is not None and self._pipe.is_open:
+                return self._pipe
+            loop = asyncio.get_running_loop()
+            options = self._options
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    if "path" in options:
+                        _, pipe = await loop.create_unix_connection(
+                            lambda: _Pipe(loop, self._max_in_flight), options["path"]
+                        )
+                    else:
+                        _, pipe = await loop.create_connection(
+                            lambda: _Pipe(loop, self._max_in_flight),
+                            options.get("host", "localhost"),
+                            options.get("port", 6379),
+                            ssl=ssl.create_default_context() if self._tls else None,
+                        )
+                    try:
+                        await self._prepare(pipe)
+                    except BaseException:
+                        pipe.close()
+                        raise
+            except (OSError, TimeoutError) as error:
+                raise RedisConnectionError(f"cannot connect to Redis: {error}") from error
+            self._pipe = pipe
+            return pipe
+
+    async def _prepare(self, pipe: _Pipe) -> None:
+        options = self._options
+        if options.get("password") is not None:
+            username = options.get("username")
+            credentials = (username, options["password"]) if username else (options["password"],)
+            await pipe.send(("AUTH", *credentials))
+        if options.get("db"):
+            await pipe.send(("SELECT", options["db"]))
+
+    async def aclose(self) -> None:
+        """Close the connection; calls still in flight fail with ConnectionError."""
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+
+
+class Script:
+    """A Lua script called by SHA (EVALSHA), loaded again if Redis lost it."""
+
+    __slots__ = ("_runner", "sha", "source")
+
+    def __init__(self, runner: ScriptRunner, source: str) -> None:
+        self._runner = runner
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # Redis names scripts by SHA-1
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[Arg] = ()) -> Any:
+        """Run the script on `keys` with `args`; returns what the script returns."""
+        command = ("EVALSHA", self.sha, len(keys), *keys, *args)
+        try:
+            return await self._runner.call(command)
+        except ResponseError as error:
+            if not str(error).startswith("NOSCRIPT"):
+                raise
+        await self._runner.call(("SCRIPT", "LOAD", self.source))
+        return await self._runner.call(command)

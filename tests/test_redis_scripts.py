@@ -1,0 +1,91 @@
+"""The auto-pipelined script runner against a real Redis: replies in order, errors,
+NOSCRIPT, dropped connections, cancellation and the in-flight bound."""
+
+import asyncio
+import secrets
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from server.redis_scripts import ScriptRunner
+
+ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) * 2}"
+
+
+def tag() -> str:
+    return f"{{t:{secrets.token_hex(4)}}}"
+
+
+async def test_concurrent_calls_each_get_their_own_reply(runner: ScriptRunner) -> None:
+    echo = runner.script(ECHO)
+    key = tag()
+    replies = await asyncio.gather(*(echo([key], [f"a{n}", n]) for n in range(2000)))
+    assert replies == [[key, f"a{n}", 2 * n] for n in range(2000)]
+
+
+async def test_an_error_reply_raises_and_the_connection_goes_on(runner: ScriptRunner) -> None:
+    broken = runner.script("return redis.call('INCR', KEYS[1], 'extra')")
+    echo = runner.script(ECHO)
+    key = tag()
+    results = await asyncio.gather(
+        echo([key], ["before", 1]), broken([key]), echo([key], ["after", 2]),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert results[0] == [key, "before", 2] and results[2] == [key, "after", 4]
+    assert isinstance(results[1], ResponseError) and "Error running script" in str(results[1])
+
+
+async def test_a_script_redis_forgot_is_loaded_again(runner: ScriptRunner, redis: Redis) -> None:
+    counter = runner.script("return redis.call('INCR', KEYS[1])")
+    key = tag()
+    assert await counter([key]) == 1
+    await redis.script_flush()
+    assert await asyncio.gather(*(counter([key]) for _ in range(50))) == list(range(2, 52))
+
+
+async def test_a_dropped_connection_fails_calls_in_flight_then_reconnects(
+    redis_url: str, redis: Redis
+) -> None:
+    runner = ScriptRunner(redis_url)
+    try:
+        first_id = await runner.execute("CLIENT", "ID")
+        blocked = asyncio.ensure_future(runner.execute("BLPOP", tag(), "5"))
+        await asyncio.sleep(0.05)
+        assert await redis.client_kill_filter(_id=first_id) == 1
+        with pytest.raises(RedisConnectionError):
+            await blocked
+        assert await runner.execute("CLIENT", "ID") != first_id
+    finally:
+        await runner.aclose()
+
+
+SLOW = """
+local start = redis.call('TIME')
+repeat local now = redis.call('TIME')
+until (now[1] - start[1]) * 1000000 + (now[2] - start[2]) >= 100000
+return ARGV[1]
+"""
+
+
+async def test_a_cancelled_call_does_not_shift_the_replies_of_others(
+    runner: ScriptRunner,
+) -> None:
+    slow = runner.script(SLOW)
+    await slow([], ["warm"])
+    cancelled = asyncio.ensure_future(slow([], ["cancelled"]))
+    queued = [asyncio.ensure_future(runner.execute("ECHO", str(n))) for n in range(3)]
+    await asyncio.sleep(0.02)
+    cancelled.cancel()
+    assert await asyncio.gather(*queued) == ["0", "1", "2"]
+    assert await runner.execute("ECHO", "after") == "after"
+
+
+async def test_the_in_flight_bound_holds_callers_back(redis_url: str) -> None:
+    runner = ScriptRunner(redis_url, max_in_flight=4)
+    try:
+        replies = await asyncio.gather(*(runner.execute("ECHO", str(n)) for n in range(500)))
+        assert replies == [str(n) for n in range(500)]
+    finally:
+        await runner.aclose()
