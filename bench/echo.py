@@ -37,6 +37,7 @@ def main() -> None:
         ws_max_size=1 << 20,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        ws_per_message_deflate=False,
         lifespan="off",
     )
 

@@ -28,6 +28,7 @@ def serve() -> None:
         ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
         ws_ping_interval=settings.ping_interval_s,
         ws_ping_timeout=settings.ping_interval_s,
+        ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
         lifespan="on",
     )
 

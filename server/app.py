@@ -18,8 +18,6 @@ from server.crash import ops as crash_ops
 from server.crash.http import routes as crash_routes
 from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
-from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
 from server.services import Services
 from server.stepped import ops as stepped_ops
 from server.ws import websocket_endpoint
@@ -44,9 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if url is None:
             embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
             url = await embedded.start()
-        redis = connect(url, settings.redis_pool_size)
-        runner = ScriptRunner(url)
-        services = Services.build(settings, redis, runner)
+        services = Services.build(settings, url)
         app.state.services = services
         app.state.crash = crash = CrashService(services)
         await crash.start()
@@ -69,9 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_TIMEOUT_S)
             for loop in stuck:
                 log.warning("background loop %s did not stop in time", loop.get_name())
-            await services.hub.close()
-            await runner.aclose()
-            await redis.aclose()
+            await services.aclose()
             if embedded is not None:
                 await embedded.stop()
 

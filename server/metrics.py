@@ -10,6 +10,8 @@ class Metrics:
         self.ws_connections = 0
         self.ws_requests: Counter[tuple[str, str]] = Counter()
         self.ws_closed: Counter[str] = Counter()
+        self.ws_frames_direct = 0
+        self.ws_frames_queued = 0
         self.pubsub_reconnects = 0
 
     def request(self, op: str, outcome: str) -> None:
@@ -34,6 +36,11 @@ class Metrics:
         for reason, count in sorted(self.ws_closed.items()):
             lines.append(f'croupier_ws_closed_total{{reason="{reason}"}} {count}')
         lines += [
+            "# HELP croupier_ws_frames_total Frames sent: written to the transport at once"
+            " (direct) or queued behind others (queued).",
+            "# TYPE croupier_ws_frames_total counter",
+            f'croupier_ws_frames_total{{path="direct"}} {self.ws_frames_direct}',
+            f'croupier_ws_frames_total{{path="queued"}} {self.ws_frames_queued}',
             "# HELP croupier_pubsub_reconnects_total Reconnections of the pub/sub listener.",
             "# TYPE croupier_pubsub_reconnects_total counter",
             f"croupier_pubsub_reconnects_total {self.pubsub_reconnects}",

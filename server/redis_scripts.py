@@ -128,7 +128,10 @@ class ScriptRunner:
         return Script(self, source)
 
     async def execute(self, *args: Arg) -> Any:
-        """Send one command and return its reply; a Redis error reply raises ResponseError."""
+        """Send one command and return its reply; a Redis error reply raises ResponseError.
+
+        Never a blocking command (BLPOP, WAIT...): it would hold up every call behind it.
+        """
         return await self.call(args)
 
     def call(self, command: tuple[Arg, ...]) -> "Awaitable[Any]":

@@ -14,6 +14,7 @@ from server.config import Settings
 from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
+from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
@@ -39,9 +40,12 @@ class Services:
     """Called for every new socket after it is accepted (e.g. to send a game's state)."""
 
     @classmethod
-    def build(cls, settings: Settings, redis: Redis, runner: ScriptRunner) -> "Services":
-        """Wire the parts together: `redis` for plain commands and pub/sub,
-        `runner` for the Lua scripts."""
+    def build(cls, settings: Settings, redis_url: str) -> "Services":
+        """Wire the parts together on the Redis at `redis_url`: a pooled client
+        for plain commands, a script runner for the Lua scripts and the hub's
+        pub/sub connection."""
+        redis = connect(redis_url, settings.redis_pool_size)
+        runner = ScriptRunner(redis_url)
         scripts = WalletScripts.register(runner)
         wallet = Wallet(redis, scripts, settings.idempotency_ttl_s)
         metrics = Metrics()
@@ -55,7 +59,7 @@ class Services:
             wallet=wallet,
             locks=UserLocks(redis, scripts, settings.user_lock_ttl_ms),
             accounts=Accounts(redis, wallet, settings),
-            hub=Hub(redis, wallet, metrics),
+            hub=Hub(redis, redis_url, wallet, metrics),
             metrics=metrics,
             bets=bets,
             stepped=SteppedGames(
@@ -63,3 +67,9 @@ class Services:
             ),
             validation_context={"currencies": settings.currencies},
         )
+
+    async def aclose(self) -> None:
+        """Close the Redis connections."""
+        await self.hub.close()
+        await self.runner.aclose()
+        await self.redis.aclose()

@@ -51,9 +51,7 @@ class Session:
     def __init__(self, services: Services, websocket: WebSocket) -> None:
         settings = services.settings
         self.services = services
-        self.connection = Connection(
-            websocket, settings.send_queue_size, on_overflow=self._count_slow_consumer
-        )
+        self.connection = Connection(websocket, settings.send_queue_size, services.metrics)
         self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._flooded = 0
         self._last_refusal = 0.0
@@ -85,9 +83,6 @@ class Session:
             await services.hub.leave(self.connection)
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.connection.stop()
-
-    def _count_slow_consumer(self) -> None:
-        self.services.metrics.ws_closed["slow_consumer"] += 1
 
     async def _receive_loop(self) -> None:
         websocket = self.connection.websocket

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from server.wallet import UserKeys
 from tests.servers import ServerProcess
 from tests.wsclient import WsClient, new_guest
 
@@ -210,6 +211,8 @@ async def test_a_socket_that_stops_reading_is_closed_with_1013(
     server: ServerProcess, redis: Redis, http: httpx.AsyncClient
 ) -> None:
     """Public frames pile up for a client that reads nothing: the server drops it."""
+    watcher = await WsClient.open(server.ws_url)  # reads all along
+    before = await frame_counts(http, server)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write(
@@ -238,7 +241,112 @@ async def test_a_socket_that_stops_reading_is_closed_with_1013(
             received += chunk
     assert len(received) < 3_000 * 8_000  # the queue was dropped, not delivered
     writer.close()
+    # Written at once until its buffer was full, then queued until the queue overflowed.
+    assert (await frame_counts(http, server))["queued"] - before["queued"] >= 512  # queue size
     # Other sockets were not slowed down or dropped.
+    async with asyncio.timeout(20):
+        for _ in range(3_000):
+            await watcher.next_event("test.bulk")
+    await watcher.close()
     async with connect(server.ws_url) as fresh:
         await fresh.send(json.dumps({"op": "ping", "id": 2}))
         assert (await next_reply(fresh))["ok"] is True
+
+
+async def frame_counts(http: httpx.AsyncClient, server: ServerProcess) -> dict[str, int]:
+    """croupier_ws_frames_total by path: frames written at once or queued."""
+    text = (await http.get(f"{server.base_url}/metrics")).text
+    return {
+        path: int(line.rsplit(" ", 1)[1])
+        for path in ("direct", "queued")
+        for line in text.splitlines()
+        if line.startswith(f'croupier_ws_frames_total{{path="{path}"}} ')
+    }
+
+
+def sequence_frames(user_id: str, count: int, pad_bytes: list[int]) -> list[tuple[str, str]]:
+    """(channel, frame) pairs numbered 0..count-1: every third one is for `user_id` only,
+    the others public; frame n is padded with pad_bytes[n % len(pad_bytes)] bytes."""
+    frames = []
+    for n in range(count):
+        data = {"n": n, "pad": "é" * (pad_bytes[n % len(pad_bytes)] // 2)}
+        channel = UserKeys(user_id).events if n % 3 == 0 else "croupier:public"
+        event = {"event": "test.seq", "data": data}
+        frames.append((channel, json.dumps(event, ensure_ascii=False)))
+    return frames
+
+
+async def publish_in_order(redis: Redis, frames: list[tuple[str, str]]) -> None:
+    """One connection, one pipeline: subscribers get the messages in this order."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for channel, frame in frames:
+            pipe.publish(channel, frame)
+        await pipe.execute()
+
+
+async def received_sequence(client: WsClient, count: int) -> list[int]:
+    numbers = []
+    while len(numbers) < count:
+        numbers.append((await client.next_event("test.seq"))["data"]["n"])
+    return numbers
+
+
+async def test_public_and_own_frames_arrive_in_order_written_straight_to_the_sockets(
+    server: ServerProcess, redis: Redis, http: httpx.AsyncClient
+) -> None:
+    alice, alice_user = await new_guest(http, server.base_url)
+    bob, _ = await new_guest(http, server.base_url)
+    alices = [await WsClient.open(server.ws_url, alice) for _ in range(2)]
+    others = [await WsClient.open(server.ws_url, bob), await WsClient.open(server.ws_url)]
+    try:
+        before = await frame_counts(http, server)
+        # Payload lengths of the 7-, 16- and 64-bit forms, in non-ASCII text.
+        frames = sequence_frames(alice_user["id"], 300, [0, 300, 0, 70_000])
+        await publish_in_order(redis, frames)
+        everything = list(range(len(frames)))
+        public = [n for n in everything if n % 3]
+        async with asyncio.timeout(20):
+            for client in alices:
+                assert await received_sequence(client, len(everything)) == everything
+            for client in others:
+                assert await received_sequence(client, len(public)) == public
+        after = await frame_counts(http, server)
+        delivered = 2 * len(everything) + 2 * len(public)
+        # Readers that keep up get every frame through the fast path.
+        assert after["direct"] - before["direct"] >= delivered
+    finally:
+        for client in [*alices, *others]:
+            await client.close()
+
+
+async def test_a_reader_that_falls_behind_gets_queued_frames_in_order(
+    server: ServerProcess, redis: Redis, http: httpx.AsyncClient
+) -> None:
+    """Once its buffer is full, frames queue behind it; it catches up with all, in order."""
+    token, user = await new_guest(http, server.base_url)
+    slow = await WsClient.open(server.ws_url, token)
+    fast = await WsClient.open(server.ws_url)
+    try:
+        slow.connection.transport.pause_reading()
+        before = await frame_counts(http, server)
+        frames = sequence_frames(user["id"], 3_000, [8_000])
+        published = 0
+        while (await frame_counts(http, server))["queued"] == before["queued"]:
+            assert published < len(frames), "the slow reader's frames never queued"
+            await publish_in_order(redis, frames[published : published + 10])
+            published += 10
+        await publish_in_order(redis, frames[published : published + 30])
+        published += 30  # well under the queue size: the slow reader is not dropped
+        slow.connection.transport.resume_reading()
+        # More frames while it catches up: they must not overtake the queued ones.
+        for _ in range(10):
+            await publish_in_order(redis, frames[published : published + 10])
+            published += 10
+            await asyncio.sleep(0.002)
+        async with asyncio.timeout(30):
+            assert await received_sequence(slow, published) == list(range(published))
+            public = [n for n in range(published) if n % 3]
+            assert await received_sequence(fast, len(public)) == public
+    finally:
+        await slow.close()
+        await fast.close()

@@ -1,7 +1,15 @@
-"""One client WebSocket: every write goes through a bounded queue and one writer task.
+"""One client WebSocket: frames go straight to its transport, or through a bounded queue.
+
+Fast path: when the transport's buffer is under its high-water mark and no
+frame is queued or being sent, a frame is encoded here (a broadcast passes it
+encoded once for all sockets, see `wire`) and written to the transport at
+once. Otherwise, or when the transport is not reachable (see
+`wire.transport_of`), it is queued for the writer task, which sends through
+Starlette. Either way frames leave in the order they were sent.
 
 Overflow rule: a client that lets more than `send_queue_size` frames pile up
-is closed at once with 1013 (try again later), its queue dropped; it
+in the queue (they queue once its transport holds more than its high-water
+mark) is closed at once with 1013 (try again later), its queue dropped; it
 reconnects and resyncs. A slow socket therefore never slows the sender (a
 round tick, a balance fan-out), and never holds more than its queue.
 """
@@ -10,11 +18,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth import Account
+from server.metrics import Metrics
+from server.realtime.wire import encode_text, transport_of
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +38,14 @@ FLUSH_TIMEOUT_S = 5.0
 class Connection:
     """A WebSocket with its identity and its outbound queue."""
 
-    def __init__(
-        self,
-        websocket: WebSocket,
-        send_queue_size: int,
-        on_overflow: Callable[[], None] = lambda: None,
-    ) -> None:
+    def __init__(self, websocket: WebSocket, send_queue_size: int, metrics: Metrics) -> None:
         self.websocket = websocket
-        self._on_overflow = on_overflow
+        self._metrics = metrics
         self.account: Account | None = None
+        self._transport: asyncio.Transport | None = None
+        self._high_water = 0
         self._pending: deque[str] = deque()
+        self._sending = False
         self._limit = send_queue_size
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
@@ -59,18 +66,37 @@ class Connection:
         return self._close[0] if self._close else None
 
     def start(self) -> None:
-        """Start the writer task; call once, after the handshake was accepted."""
+        """Find the transport and start the writer task; call once, after the handshake."""
+        self._transport = transport = transport_of(self.websocket)
+        if transport is not None:
+            self._high_water = transport.get_write_buffer_limits()[1]
         self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
 
-    def send(self, frame: str) -> None:
-        """Queue a text frame; never blocks. Overflow closes the socket at once."""
+    def send(self, text: str, frame: bytes | None = None) -> None:
+        """Send a text frame; never blocks. Overflow closes the socket at once.
+
+        `frame` is `text` already encoded by `wire.encode_text` (a broadcast encodes once).
+        """
         if self._close is not None:
             return
+        transport = self._transport
+        if transport is not None:
+            if transport.is_closing():
+                return  # the socket is going away: nothing more reaches the peer
+            if (
+                not self._pending
+                and not self._sending
+                and transport.get_write_buffer_size() <= self._high_water
+            ):
+                transport.write(encode_text(text) if frame is None else frame)
+                self._metrics.ws_frames_direct += 1
+                return
         if len(self._pending) >= self._limit:
-            self._on_overflow()
+            self._metrics.ws_closed["slow_consumer"] += 1
             self._abort(CLOSE_TRY_AGAIN, "send queue overflow")
             return
-        self._pending.append(frame)
+        self._pending.append(text)
+        self._metrics.ws_frames_queued += 1
         self._wake.set()
 
     def close(self, code: int, reason: str) -> None:
@@ -81,8 +107,7 @@ class Connection:
 
     async def stop(self) -> None:
         """Finish: let a graceful close flush (bounded), then stop the writer."""
-        if self._close is None:
-            self._close = (CLOSE_NORMAL, "gone")
+        self.close(CLOSE_NORMAL, "gone")
         tasks = [task for task in (self._writer, self._closer) if task is not None]
         _, late = await asyncio.wait(tasks, timeout=FLUSH_TIMEOUT_S)
         for task in late:
@@ -108,7 +133,9 @@ class Connection:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._pending:
+                    self._sending = True  # a direct write now would overtake this frame
                     await self.websocket.send_text(self._pending.popleft())
+                    self._sending = False
                 if self._close is not None:
                     await self._close_now(*self._close)
                     return

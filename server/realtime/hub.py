@@ -1,9 +1,10 @@
 """Fan-out of Redis pub/sub messages to the sockets of this process.
 
-One pub/sub connection per process. A user's channel is subscribed while the
-user has at least one socket here and unsubscribed when the last one leaves;
-the public channel is always subscribed. Messages are forwarded as the exact
-bytes that were published: nothing is decoded or re-encoded on the way.
+One pub/sub connection per process (server/realtime/subscriber.py). A user's
+channel is subscribed while the user has at least one socket here and
+unsubscribed when the last one leaves; the public channel is always
+subscribed. Messages are forwarded as the exact text that was published:
+nothing is decoded or re-encoded on the way.
 
 Pub/sub is at-most-once: after the listener reconnects it pushes a fresh
 balance snapshot to every local socket, and each event's version lets tabs
@@ -16,11 +17,13 @@ import logging
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from server.metrics import Metrics
 from server.realtime.connection import Connection
+from server.realtime.subscriber import CONFIRM_TIMEOUT_S, Subscriber
+from server.realtime.wire import encode_text
 from server.wallet import Balances, UserKeys, Wallet
 
 log = logging.getLogger(__name__)
@@ -51,14 +54,14 @@ def balance_frames(balances: Balances, reason_type: str = "snapshot") -> list[st
 class Hub:
     """Routes per-user and public messages to the local connections."""
 
-    def __init__(self, redis: Redis, wallet: Wallet, metrics: Metrics) -> None:
+    def __init__(self, redis: Redis, redis_url: str, wallet: Wallet, metrics: Metrics) -> None:
         self._redis = redis
         self._wallet = wallet
         self._metrics = metrics
-        self._pubsub: PubSub = redis.pubsub()
+        self._subscriber = Subscriber(redis_url, self._deliver)
+        self._listening = asyncio.Event()
         self._users: dict[str, set[Connection]] = {}
         self._everyone: set[Connection] = set()
-        self._confirmed: dict[str, asyncio.Event] = {}
         self._subscriptions = asyncio.Lock()
 
     @property
@@ -90,62 +93,58 @@ class Hub:
             sockets.discard(connection)
             if not sockets:
                 del self._users[user_id]
-                await self._pubsub.unsubscribe(UserKeys(user_id).events)
+                self._subscriber.unsubscribe(UserKeys(user_id).events)
 
     async def publish_public(self, frame: str) -> None:
         """Send a frame to every socket of every instance."""
         await self._redis.publish(PUBLIC_CHANNEL, frame)
 
-    def broadcast_local(self, frame: str) -> None:
-        """Send a frame to every socket of this instance (same string to all)."""
+    def broadcast_local(self, text: str) -> None:
+        """Send a frame to every socket of this instance, encoded once for all."""
+        frame = encode_text(text)
         for connection in self._everyone:
-            connection.send(frame)
+            connection.send(text, frame)
 
     async def _subscribe(self, channel: str) -> None:
-        confirmed = self._confirmed[channel] = asyncio.Event()
-        await self._pubsub.subscribe(channel)
-        try:
-            await asyncio.wait_for(confirmed.wait(), timeout=10)
-        finally:
-            self._confirmed.pop(channel, None)
+        # While the connection is down, wait for the next one: it subscribes
+        # every channel in `_users`, this one included.
+        async with asyncio.timeout(CONFIRM_TIMEOUT_S):
+            while True:
+                await self._listening.wait()
+                try:
+                    await self._subscriber.subscribe(channel)
+                    return
+                except RedisConnectionError:
+                    self._listening.clear()
 
     async def run(self) -> None:
-        """Listen until cancelled; on a Redis failure back off, reconnect and resync."""
-        await self._pubsub.subscribe(PUBLIC_CHANNEL)
+        """Listen until cancelled; when the connection drops, reconnect with
+        backoff, subscribe every channel again and resync balances."""
         backoff = 0.05
+        reconnecting = False
         while True:
             try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as error:
+                await self._subscriber.connect()
+                channels = [UserKeys(user_id).events for user_id in self._users]
+                await self._subscriber.subscribe(PUBLIC_CHANNEL, *channels)
+                self._listening.set()
+                if reconnecting:
+                    await self._resync()
+                backoff = 0.05
+                error = await self._subscriber.lost()
                 self._metrics.pubsub_reconnects += 1
-                log.warning("pub/sub connection lost (%s); retrying in %.2fs", error, backoff)
+                reconnecting = True
+                log.warning("pub/sub connection lost (%s); reconnecting", error)
+            except (RedisError, OSError, TimeoutError) as error:
+                log.warning("pub/sub (re)connect failed (%s); retrying in %.2fs", error, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
-                try:
-                    await self._resubscribe()
-                    await self._resync()
-                    backoff = 0.05
-                except (RedisError, OSError) as retry_error:
-                    log.warning("pub/sub reconnect failed: %s", retry_error)
+            finally:
+                self._listening.clear()
 
     async def close(self) -> None:
         """Close the pub/sub connection."""
-        await self._pubsub.aclose()
-
-    async def _listen(self) -> None:
-        while True:
-            message = await self._pubsub.get_message(timeout=1.0)
-            if message is None:
-                continue
-            kind, channel = message["type"], message["channel"]
-            if kind == "subscribe":
-                event = self._confirmed.get(channel)
-                if event is not None:
-                    event.set()
-            elif kind == "message":
-                self._deliver(channel, message["data"])
+        self._subscriber.close()
 
     def _deliver(self, channel: str, data: str) -> None:
         if channel == PUBLIC_CHANNEL:
@@ -154,13 +153,6 @@ class Hub:
         user_id = channel[3 : channel.index("}")]  # "{u:<id>}:events"
         for connection in self._users.get(user_id, ()):
             connection.send(data)
-
-    async def _resubscribe(self) -> None:
-        # redis-py re-subscribes the channels it knows when it reconnects; make
-        # sure every user with a socket here is among them.
-        async with self._subscriptions:
-            channels = [UserKeys(user_id).events for user_id in self._users]
-            await self._pubsub.subscribe(PUBLIC_CHANNEL, *channels)
 
     async def _resync(self) -> None:
         for user_id, sockets in list(self._users.items()):
