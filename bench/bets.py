@@ -18,7 +18,18 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.common import Drive, DriveResult, croupier_server, drive, echo_server, guests, machine
+from redis import Redis
+
+from bench.common import (
+    Drive,
+    DriveResult,
+    cpu_seconds,
+    croupier_server,
+    drive,
+    echo_server,
+    guests,
+    machine,
+)
 from loadtest.transport import CLIENT_KINDS, default_client
 from server.embedded_redis import EmbeddedRedis
 
@@ -62,18 +73,55 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
         f"client {args.client}, {args.processes} driver process(es), {args.duration:g} s per run,"
         f" game {args.game}, appendfsync {args.appendfsync}"
     )
-    print(f"{'':<6}{'clients':>8}{'per s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}  (ms)")
+    print(
+        f"{'':<6}{'clients':>8}{'per s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}  (ms)"
+        "   CPU per round trip or bet (us): server, Redis"
+    )
+    redis = Redis.from_url(redis_url)
     with ExitStack() as stack:
-        base, _ = stack.enter_context(croupier_server(redis_url, workdir))
-        echo_url, _ = stack.enter_context(echo_server(workdir))
+        base, server_pid = stack.enter_context(croupier_server(redis_url, workdir))
+        echo_url, echo_pid = stack.enter_context(echo_server(workdir))
         tokens = tuple(guests(base, max(args.clients)))
         for clients in args.clients:
-            echo = drive(
-                Drive(echo_url, args.client, frame, args.duration, clients=clients), args.processes
+            spec = Drive(echo_url, args.client, frame, args.duration, clients=clients)
+            with CpuMeter(echo_pid, redis) as echo_cpu:
+                echo = drive(spec, args.processes)
+            print(row("echo", clients, echo) + echo_cpu.per(echo.round_trips))
+            with CpuMeter(server_pid, redis) as bets_cpu:
+                bets = bets_run(args, base, tokens, clients)
+            print(
+                row("bets", clients, bets)
+                + bets_cpu.per(bets.round_trips)
+                + f"   bets/echo = {bets.rate / echo.rate:.1%}"
             )
-            print(row("echo", clients, echo))
-            bets = bets_run(args, base, tokens, clients)
-            print(row("bets", clients, bets) + f"   bets/echo = {bets.rate / echo.rate:.1%}")
+    redis.close()
+
+
+class CpuMeter:
+    """CPU time a server process and Redis spend inside a `with` block."""
+
+    def __init__(self, pid: int, redis: Redis) -> None:
+        self._pid = pid
+        self._redis = redis
+        self._server = self._redis_cpu = 0.0
+
+    def _redis_seconds(self) -> float:
+        info = self._redis.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def __enter__(self) -> "CpuMeter":
+        self._server = -cpu_seconds(self._pid)
+        self._redis_cpu = -self._redis_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server += cpu_seconds(self._pid)
+        self._redis_cpu += self._redis_seconds()
+
+    def per(self, count: int) -> str:
+        """The server's and Redis's CPU per unit of work, in microseconds."""
+        count = max(count, 1)
+        return f"   {1e6 * self._server / count:>5.0f} {1e6 * self._redis_cpu / count:>5.0f}"
 
 
 async def with_redis(args: argparse.Namespace) -> None:

@@ -47,6 +47,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     """Wait until `url` answers 200 (or the process died)."""
     deadline = time.monotonic() + timeout

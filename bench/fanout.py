@@ -9,6 +9,8 @@ measures the server's RSS growth per connected socket, then publishes
 records receive time minus publish time. Sockets the server closed, and
 events not received by the end (`--grace` seconds after the last publish),
 are counted. Crash ticks come every 100 ms, hence the default rate of 10/s.
+The CPU the server and the client processes used while publishing (100% = one
+core) tells a saturated machine from a slow server.
 (When the Crash part exposes tick times, the same receive side can time its
 `crash.tick` events instead.)
 """
@@ -17,12 +19,13 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import collect, croupier_server, machine, rss_kib
+from bench.common import collect, cpu_seconds, croupier_server, machine, rss_kib
 from loadtest.stats import Histogram
 from loadtest.transport import CLIENT_KINDS, ClientKind, Socket, connect, default_client
 from loadtest.worker import event_loop_runner
@@ -37,15 +40,18 @@ CONNECTS_AT_ONCE = 100
 async def _watch(
     kind: ClientKind, url: str, sockets: int, *, ready: Any, stop: Any, out: Any
 ) -> None:
-    latency = Histogram()
-    state = {"received": 0, "closed": 0}
+    state = {"closed": 0}
     prefix = f'{{"event":"{EVENT}"'
+    published: dict[str, int] = {}  # every socket gets the same texts: parse each once
+    lags: list[int] = []  # kept cheap here; the histogram is made at the end
 
     def on_message(text: str) -> None:
         if text.startswith(prefix):
             now = time.time_ns()
-            latency.add((now - json.loads(text)["data"]["t"]) / 1000)
-            state["received"] += 1
+            sent = published.get(text)
+            if sent is None:
+                sent = published[text] = json.loads(text)["data"]["t"]
+            lags.append(now - sent)
 
     def on_close() -> None:
         state["closed"] += 1
@@ -63,14 +69,20 @@ async def _watch(
     connected = [socket for socket in opened if socket is not None]
     out.put(("connected", len(connected)))
     await asyncio.to_thread(ready.wait)  # the parent measured RSS
+    cpu_start = cpu_seconds(os.getpid())
     await asyncio.to_thread(stop.wait)  # the parent finished publishing
+    cpu_s = cpu_seconds(os.getpid()) - cpu_start
     closed_early = state["closed"]
     await asyncio.gather(*(socket.close() for socket in connected), return_exceptions=True)
+    latency = Histogram()
+    for lag in lags:
+        latency.add(lag / 1000)
     out.put(
         {
             "connected": len(connected),
-            "received": state["received"],
+            "received": len(lags),
             "closed": closed_early,
+            "cpu_s": cpu_s,
             "latency": latency.to_dict(),
         }
     )
@@ -123,21 +135,27 @@ def measure(args: argparse.Namespace, redis_url: str, workdir: Path, sockets: in
         connected = sum(m[1] for m in collect(out, workers, time.time() + 300, tagged=True))
         time.sleep(1.0)  # let the server settle after the handshakes
         per_socket = (rss_kib(pid) - base_rss) / max(connected, 1)
+        server_cpu = cpu_seconds(pid)
+        started = time.monotonic()
         ready.set()
         sent = asyncio.run(publish(redis_url, args.rate, args.duration))
         time.sleep(args.grace)
         stop.set()
+        elapsed = time.monotonic() - started
+        server_cpu = cpu_seconds(pid) - server_cpu
         results = collect(out, workers, time.time() + 120)
     latency = Histogram()
     for result in results:
         latency.merge(Histogram.from_dict(result["latency"]))
     received = sum(r["received"] for r in results)
     closed = sum(r["closed"] for r in results)
-    h = latency.summary_ms()
+    lags = [latency.percentile(p) / 1000 for p in (0.5, 0.9, 0.99)] + [latency.max / 1000]
     lost = sent * connected - received
+    client_cpu = sum(r["cpu_s"] for r in results)
     return (
         f"{sockets:>7,}{connected:>10,}{per_socket:>9.1f}{sent:>6}{received:>11,}{lost:>9,}"
-        f"{closed:>7,}{h['p50']:>9.1f}{h['p95']:>9.1f}{h['p99']:>9.1f}{h['max']:>9.1f}"
+        f"{closed:>7,}{''.join(f'{lag:>9.1f}' for lag in lags)}"
+        f"{100 * server_cpu / elapsed:>8.0f}%{100 * client_cpu / elapsed:>8.0f}%"
     )
 
 
@@ -153,7 +171,8 @@ async def with_redis(args: argparse.Namespace) -> None:
             )
             print(
                 f"{'N':>7}{'connected':>10}{'KiB/sock':>9}{'sent':>6}{'received':>11}{'missing':>9}"
-                f"{'closed':>7}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}  (lag, ms)"
+                f"{'closed':>7}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'server':>9}{'clients':>9}"
+                "  (lag in ms; CPU while publishing, 100% = one core)"
             )
             for sockets in args.sockets:
                 print(await asyncio.to_thread(measure, args, url, Path(tmp), sockets), flush=True)

@@ -5,7 +5,8 @@ directory), loads the wallet's debit and credit scripts, and in the same run
 measures, per script:
 
 * raw: `redis-benchmark` calling EVALSHA of that script from C, `--clients`
-  connections, one new idempotency key per call (`__rand_int__`);
+  connections, a random idempotency key per call (`__rand_int__`; the run
+  is refused unless 99% of its calls moved money, i.e. were not replays);
 * api: `Wallet.debit` / `Wallet.credit` from `--clients` concurrent asyncio
   tasks in one Python process (uvloop), on the server's own script runner
   (one auto-pipelined connection, `server/redis_scripts.py`).
@@ -38,6 +39,10 @@ from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
 
 USER = "bench"
+KEY_SPACE = 1_000_000_000
+"""redis-benchmark's `-r`: its random numbers are 31-bit, a larger space gives 0 every time."""
+MIN_APPLIED = 0.99
+"""Share of raw calls that must have moved money (the rest replayed a key drawn twice)."""
 FUNDS = 10**15
 TTL = str(Settings().idempotency_ttl_s)
 
@@ -48,7 +53,7 @@ def redis_benchmark(socket: str, clients: int, requests: int, command: list[str]
     if binary is None:
         raise SystemExit("redis-benchmark is not on PATH (apt-get install redis-tools)")
     output = subprocess.run(
-        [binary, "-s", socket, "-c", str(clients), "-n", str(requests), "-r", "1000000000000",
+        [binary, "-s", socket, "-c", str(clients), "-n", str(requests), "-r", str(KEY_SPACE),
          "-q", *command],
         check=True, capture_output=True, text=True, timeout=600,
     ).stdout  # fmt: skip
@@ -94,6 +99,11 @@ def operations(wallet: Wallet) -> dict[str, Callable[[str], Awaitable[object]]]:
     }
 
 
+async def wallet_version(redis: Redis) -> int:
+    """The bench user's wallet version: one more per call that moved money."""
+    return int(await redis.hget(UserKeys(USER).wallet, "version") or 0)
+
+
 async def measure(args: argparse.Namespace, url: str, socket: str) -> list[str]:
     redis: Redis = connect(url, Settings().redis_pool_size)
     runner = ScriptRunner(url)
@@ -110,9 +120,13 @@ async def measure(args: argparse.Namespace, url: str, socket: str) -> list[str]:
             command = script_command(script.sha, kind)
             ratios = []
             for round_number in range(1, args.rounds + 1):
+                version = await wallet_version(redis)
                 raw = await asyncio.to_thread(
                     redis_benchmark, socket, args.clients, args.requests, command
                 )
+                applied = (await wallet_version(redis) - version) / args.requests
+                if applied < MIN_APPLIED:
+                    raise SystemExit(f"only {applied:.1%} of the raw {kind} calls moved money")
                 api = await profiled(args, kind, operation, args.clients, args.requests)
                 ratios.append(api / raw)
                 lines.append(
