@@ -2,7 +2,7 @@
 
 Fills a private redis-server with `--users` users of `--entries` ledger
 entries each, written by the real wallet scripts (bets settled with random
-payouts, through the `bench.autopipeline` prototype to fill it quickly), then
+payouts, through the server's pipelined script runner), then
 times `server.audit.audit_all` over all of them.
 """
 
@@ -13,12 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.autopipeline import AutoPipeline, pipelined_scripts
 from bench.common import machine
 from loadtest.worker import event_loop_runner
 from server.audit import audit_all, format_report
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
+from server.redis_scripts import ScriptRunner
 from server.wallet import Wallet, WalletScripts
 
 FILL_AT_ONCE = 200
@@ -53,15 +53,15 @@ async def main_async(args: argparse.Namespace) -> None:
         redis_server = EmbeddedRedis(Path(tmp), "everysec")
         url = await redis_server.start()
         redis = connect(url)
-        pipeline = AutoPipeline(url)
+        runner = ScriptRunner(url)
         try:
-            scripts = pipelined_scripts(pipeline, WalletScripts.register(redis))
+            scripts = WalletScripts.register(runner)
             started = time.perf_counter()
             await fill(Wallet(redis, scripts, 86_400), args.users, args.entries)
             filled = time.perf_counter() - started
             report = await audit_all(redis, batch=args.batch, chunk=args.chunk)
         finally:
-            pipeline.close()
+            await runner.aclose()
             await redis.aclose()
             await redis_server.stop()
     print(f"bench/audit on {machine()}")
