@@ -66,6 +66,7 @@ class Services:
                 redis, runner, settings, bets.seeds, {rules.name: rules for rules in stepped_rules}
             ),
             validation_context={"currencies": settings.currencies},
+            greeters=[bets.greet],
         )
 
     async def aclose(self) -> None:

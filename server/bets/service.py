@@ -30,6 +30,7 @@ from server.bets.seeds import SeedPairs
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
+from server.realtime.connection import Connection
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
@@ -41,6 +42,8 @@ OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
 """Lua helpers shared by every script that opens a bet (prepended after the ledger's)."""
 LIVE_FEED_SIZE = 20
 LIVE_FEED_INTERVAL_S = 1.0
+LIVE_FEED_KEY = "croupier:live"
+"""List: the newest bets of every instance (JSON each, newest first), greeting new sockets."""
 RECOVERY_INTERVAL_S = 5.0
 
 
@@ -102,7 +105,7 @@ class BetService:
         self._ttl = str(settings.idempotency_ttl_s)
         self._flows: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._live: deque[dict[str, Any]] = deque(maxlen=LIVE_FEED_SIZE)
-        self._live_dirty = False
+        self._live_new = 0
 
     def game(self, name: str) -> InstantGame:
         """An instant game by name; BAD_REQUEST for an unknown one."""
@@ -134,7 +137,7 @@ class BetService:
                 "time": record["settled_at"],
             }
         )
-        self._live_dirty = True
+        self._live_new = min(self._live_new + 1, LIVE_FEED_SIZE)
         return record
 
     def _check_limits(self, request: BetRequest, max_multiplier: Any) -> None:
@@ -287,16 +290,32 @@ class BetService:
                 log.exception("bet recovery sweep failed; retrying")
             await asyncio.sleep(RECOVERY_INTERVAL_S)
 
+    async def greet(self, connection: Connection) -> None:
+        """Send a new socket the newest bets of every instance as one `bets.live`."""
+        items = await self._redis.lrange(LIVE_FEED_KEY, 0, LIVE_FEED_SIZE - 1)
+        if items:
+            connection.send('{"event":"bets.live","data":{"bets":[' + ",".join(items) + "]}}")
+
+    async def _remember_live(self, fresh: list[dict[str, Any]]) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await (
+                pipe.lpush(LIVE_FEED_KEY, *(dumps(item) for item in reversed(fresh)))
+                .ltrim(LIVE_FEED_KEY, 0, LIVE_FEED_SIZE - 1)
+                .execute()
+            )
+
     async def run_live_feed(self, publish: Callable[[str], Awaitable[None]]) -> None:
         """Publish this instance's newest bets as `bets.live`, at most once a second."""
         while True:
             await asyncio.sleep(LIVE_FEED_INTERVAL_S)
-            if not self._live_dirty:
+            if not self._live_new:
                 continue
-            self._live_dirty = False
-            frame = dumps({"event": "bets.live", "data": {"bets": list(self._live)}})
+            newest = list(self._live)
+            fresh, self._live_new = newest[: self._live_new], 0
+            frame = dumps({"event": "bets.live", "data": {"bets": newest}})
             try:
                 await publish(frame)
+                await self._remember_live(fresh)
             except asyncio.CancelledError:
                 raise
             except Exception:
