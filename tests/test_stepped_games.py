@@ -305,3 +305,62 @@ async def test_quiz_question_times_out(
     finally:
         await client.close()
         await process.stop()
+
+
+async def verify(
+    http: httpx.AsyncClient, server: ServerProcess, state: dict[str, Any], game: str, **params: Any
+) -> dict[str, Any]:
+    """POST /api/fairness/verify with the game's (peeked) seeds."""
+    seeds = {key: state[key] for key in ("server_seed", "client_seed", "nonce")}
+    body = {"game": game, **seeds, "params": params}
+    response = await http.post(f"{server.base_url}/api/fairness/verify", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_verify_recomputes_what_the_seeds_decided_in_each_step_game(
+    player: WsClient,
+    account: tuple[str, dict[str, Any]],
+    redis: Redis,
+    server: ServerProcess,
+    http: httpx.AsyncClient,
+) -> None:
+    user_id = account[1]["id"]
+    await start_mines(player, mines=7)
+    mines_state = await secret_state(redis, user_id, "mines")
+    lost = await player.request("mines.reveal", tile=min(mines_of(mines_state, 7)))
+    checked = await verify(http, server, mines_state, "mines", mines=7)
+    assert checked["outcome"] == {"mines": sorted(lost["state"]["mines"])}
+    assert checked["params"] == {"mines": 7}
+
+    await player.request("hilo.start", amount=100, currency="PLAY", key="verify-hilo")
+    hilo_state = await secret_state(redis, user_id, "hilo")
+    for _ in range(4):
+        shown = (await player.request("hilo.guess", guess="skip"))["state"]["cards"]
+    checked = await verify(http, server, hilo_state, "hilo", cards=5)
+    assert checked["outcome"] == {"cards": shown} and len(shown) == 5
+
+    started = await player.request("quiz.start", amount=100, currency="PLAY", key="verify-quiz")
+    quiz_state = await secret_state(redis, user_id, "quiz")
+    [first, *rest] = (await verify(http, server, quiz_state, "quiz"))["outcome"]["questions"]
+    assert first["answers"] == started["state"]["question"]["answers"]
+    answered = await player.request("quiz.answer", choice=first["correct"])
+    assert answered["result"]["event"] == "correct"
+    assert rest[0]["answers"] == answered["state"]["question"]["answers"]
+
+
+@pytest.mark.parametrize(
+    ("game", "params", "field"),
+    [("mines", {"mines": 25}, "params.mines"), ("hilo", {"cards": 53}, "params.cards"),
+     ("quiz", {"extra": 1}, "params.extra")],
+)  # fmt: skip
+async def test_verify_refuses_bad_step_game_params(
+    server: ServerProcess, http: httpx.AsyncClient, game: str, params: dict[str, Any], field: str
+) -> None:
+    body = {"game": game, "server_seed": "ab" * 32, "client_seed": "c", "nonce": 0}
+    response = await http.post(
+        f"{server.base_url}/api/fairness/verify", json=body | {"params": params}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field

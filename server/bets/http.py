@@ -48,22 +48,27 @@ async def rotate(request: Request) -> Response:
 
 @handles_errors
 async def verify(request: Request) -> Response:
-    """Recompute any instant-game outcome from revealed seeds; needs no account."""
+    """Recompute what revealed seeds decided in any instant or step game; needs no account."""
     check = await json_body(request, VerifyRequest)
-    game = services_of(request).bets.game(check.game)
-    params = parse_game_params(game, check.params)
-    outcome = play(game, params, check.server_seed, check.client_seed, check.nonce)
-    return JSONResponse(
-        {
-            "game": check.game,
-            "server_seed_hash": hash_server_seed(check.server_seed),
-            "client_seed": check.client_seed,
-            "nonce": check.nonce,
-            "params": params.model_dump(mode="json"),
-            "multiplier": str(outcome.multiplier),
-            "outcome": outcome.details,
-        }
-    )
+    services = services_of(request)
+    seeds = (check.server_seed, check.client_seed, check.nonce)
+    result: dict[str, Any] = {
+        "game": check.game,
+        "server_seed_hash": hash_server_seed(check.server_seed),
+        "client_seed": check.client_seed,
+        "nonce": check.nonce,
+    }
+    rules = services.stepped.rules.get(check.game)
+    if rules is not None:
+        params = parse_game_params(rules.verify_params, check.params)
+        result["outcome"] = rules.verify(*seeds, params)
+    else:
+        game = services.bets.game(check.game)
+        params = parse_game_params(game.params_model, check.params)
+        outcome = play(game, params, *seeds)
+        result |= {"multiplier": str(outcome.multiplier), "outcome": outcome.details}
+    result["params"] = params.model_dump(mode="json")
+    return JSONResponse(result)
 
 
 async def games(request: Request) -> Response:

@@ -14,10 +14,10 @@ from server.errors import CroupierError, ErrorCode
 from server.protocol import validation_error
 
 
-def parse_game_params(game: InstantGame, raw: Any) -> BaseModel:
-    """A game's params, validated; BAD_REQUEST names the failing `params.<field>`."""
+def parse_game_params(model: type[BaseModel], raw: Any) -> BaseModel:
+    """A game's params (`model`), validated; BAD_REQUEST names the failing `params.<field>`."""
     try:
-        return game.params_model.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as error:
         failure = validation_error(error)
         field = f"params.{failure.field}" if failure.field else "params"

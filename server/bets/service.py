@@ -117,7 +117,7 @@ class BetService:
     async def place(self, user_id: str, user_name: str, request: BetRequest) -> dict[str, Any]:
         """Play one round for the user; returns the settled bet and the balance after it."""
         game = self.game(request.game)
-        params = parse_game_params(game, request.params)
+        params = parse_game_params(game.params_model, request.params)
         self._check_limits(request, game.max_multiplier(params))
         async with self._flow(user_id) as token:
             status, payload = await self._open_bet(
@@ -200,7 +200,7 @@ class BetService:
         again from the stored bet unless given) and settle it."""
         game = self.game(open_bet["game"])
         if params is None:
-            params = parse_game_params(game, open_bet["params"])
+            params = parse_game_params(game.params_model, open_bet["params"])
         outcome = play(
             game, params, open_bet["server_seed"], open_bet["client_seed"], open_bet["nonce"]
         )

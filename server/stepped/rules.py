@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from games.base import JsonValue
 from games.fairness import floats
-from games.hilo import HiloGame
+from games.hilo import Guess, HiloGame
 from games.mines import TILES, MinesGame
-from games.quiz import DEFAULT_CONFIG, Question, QuizConfig, QuizGame
+from games.quiz import DEFAULT_CONFIG, Question, QuizConfig, QuizGame, plan_questions
 from games.states import GameState
 from server.protocol import Params
 
@@ -26,6 +26,10 @@ class NoStartParams(Params):
 
 class MinesStart(Params):
     mines: Annotated[StrictInt, Field(ge=1, le=TILES - 1)]
+
+
+class HiloVerifyParams(Params):
+    cards: Annotated[StrictInt, Field(ge=1, le=52)] = 13
 
 
 class RevealParams(Params):
@@ -77,6 +81,13 @@ class StepRules(Protocol):
     def record(self, game: Any) -> dict[str, JsonValue]:
         """The server-side record to store (may hold secrets)."""
 
+    verify_params: ClassVar[type[Params]]
+
+    def verify(
+        self, server_seed: str, client_seed: str, nonce: int, params: BaseModel
+    ) -> dict[str, JsonValue]:
+        """What the seeds decided, whatever the player did (for anyone to check)."""
+
 
 def state_of(game: Any) -> GameState:
     """The ACTIVE / CASHED / LOST state every game exposes."""
@@ -90,6 +101,15 @@ class MinesRules:
     name: ClassVar[str] = "mines"
     start_params: ClassVar[type[Params]] = MinesStart
     actions: ClassVar[Mapping[str, type[Params]]] = {"reveal": RevealParams}
+
+    verify_params: ClassVar[type[Params]] = MinesStart
+
+    def verify(
+        self, server_seed: str, client_seed: str, nonce: int, params: BaseModel
+    ) -> dict[str, JsonValue]:
+        assert isinstance(params, MinesStart)
+        game = MinesGame(server_seed, client_seed, nonce, params.mines)
+        return {"mines": sorted(game.mines)}
 
     def new(self, bet: Seeds, params: Params, now_ms: int) -> MinesGame:
         assert isinstance(params, MinesStart)
@@ -126,6 +146,17 @@ class HiloRules:
     name: ClassVar[str] = "hilo"
     start_params: ClassVar[type[Params]] = NoStartParams
     actions: ClassVar[Mapping[str, type[Params]]] = {"guess": GuessParams}
+
+    verify_params: ClassVar[type[Params]] = HiloVerifyParams
+
+    def verify(
+        self, server_seed: str, client_seed: str, nonce: int, params: BaseModel
+    ) -> dict[str, JsonValue]:
+        assert isinstance(params, HiloVerifyParams)
+        game = HiloGame(server_seed, client_seed, nonce)
+        for _ in range(params.cards - 1):  # each move, skips included, draws the next card
+            game.guess(Guess.SKIP)
+        return {"cards": [card.label for card in game.cards]}
 
     def new(self, bet: Seeds, params: Params, now_ms: int) -> HiloGame:
         return HiloGame(bet["server_seed"], bet["client_seed"], bet["nonce"])
@@ -164,6 +195,21 @@ class QuizRules:
     def __init__(self, bank: tuple[Question, ...], config: QuizConfig = DEFAULT_CONFIG) -> None:
         self._bank = bank
         self._config = config
+
+    verify_params: ClassVar[type[Params]] = NoStartParams
+
+    def verify(
+        self, server_seed: str, client_seed: str, nonce: int, params: BaseModel
+    ) -> dict[str, JsonValue]:
+        drawn = floats(server_seed, client_seed, nonce, self._config.floats_needed)
+        plan = plan_questions(self._bank, drawn, self._config.max_streak)
+        return {
+            "questions": [
+                {"id": planned.question.id, "answers": list(planned.answers),
+                 "correct": planned.correct_index}
+                for planned in plan
+            ]
+        }  # fmt: skip
 
     def new(self, bet: Seeds, params: Params, now_ms: int) -> QuizGame:
         drawn = floats(
