@@ -260,7 +260,7 @@ async def test_every_page_renders_cleanly(site: Site) -> None:
     game = page.get_by_label("Game", exact=True)
     await expect(game).to_have_value("plinko")  # filled in from the bet
     verdict = page.get_by_test_id("verdict")
-    for name in ("dice", "limbo", "keno", "plinko"):  # Web Crypto in the page vs the server
+    for name in ("dice", "limbo", "keno", "plinko", "mines", "hilo"):  # Web Crypto vs the server
         await game.select_option(name)
         await page.get_by_test_id("verify").click()
         await expect(verdict).to_have_text(re.compile("agree"))

@@ -1,4 +1,4 @@
-// Recompute instant-game outcomes in the browser, from revealed seeds, with
+// Recompute instant-game outcomes (and the Mines board and HiLo cards) in the browser, from revealed seeds, with
 // Web Crypto. Stake's generator: HMAC_SHA256(key = server seed, message =
 // `${client_seed}:${nonce}:${round}`) for round 0, 1, ...; each 4 bytes of a
 // digest are one float b0/256 + b1/256^2 + b2/256^3 + b3/256^4 = word / 2^32.
@@ -64,11 +64,32 @@ const GAMES = {
       return { drawn, hits: drawn.filter((n) => picks.has(n)) };
     },
   },
+  mines: {
+    count: (params) => Number(params.mines),
+    // Each float picks one of the tiles still free; the board lists them in tile order.
+    outcome: (list) => {
+      const remaining = Array.from({ length: 25 }, (_, i) => i);
+      return { mines: list.map((word) => remaining.splice(scaledFloor(word, remaining.length), 1)[0]).sort((a, b) => a - b) };
+    },
+  },
+  hilo: {
+    count: (params) => Number(params.cards ?? 13),
+    // Card index floor(float x 52) in Stake's deck order: suit = index % 4, rank = index / 4.
+    outcome: (list) => ({
+      cards: list.map((word) => {
+        const index = scaledFloor(word, 52);
+        return HILO_SUITS[index % 4] + HILO_RANKS[Math.floor(index / 4)];
+      }),
+    }),
+  },
 };
+
+const HILO_RANKS = ["2", "3", "4", "5", "6", "7", "8", "9", "10", "J", "Q", "K", "A"];
+const HILO_SUITS = ["♦", "♥", "♠", "♣"];
 
 export const verifiableGames = () => Object.keys(GAMES);
 
-/** The outcome of an instant-game round, as the server's verify would report it. */
+/** The outcome of a round (Mines: the board; HiLo: the cards), as the server's verify reports it. */
 export async function recompute(game, params, serverSeed, clientSeed, nonce) {
   const rules = GAMES[game];
   const list = await words(serverSeed, clientSeed, nonce, rules.count(params));

@@ -129,7 +129,9 @@ function verifierCard(app) {
       h("div", { class: `verdict ${match ? "ok" : "bad"}`, "data-testid": "verdict" }, match ? "✓ Your browser and the server agree" : "✗ The results differ"),
       h("div", { class: "verify-columns" },
         column("Your browser", mine, ([outcome, hash]) => [outcomeFacts(outcome), fact("Server seed hash", hash)]),
-        column("Server", theirs, (answer) => [outcomeFacts(answer.outcome), fact("Multiplier", `${answer.multiplier}×`), fact("Server seed hash", answer.server_seed_hash)])));
+        column("Server", theirs, (answer) => [outcomeFacts(answer.outcome),
+          answer.multiplier === undefined ? null : fact("Multiplier", `${answer.multiplier}×`),
+          fact("Server seed hash", answer.server_seed_hash)])));
   };
 
   const el = h("section", { class: "card", "aria-labelledby": "verify-title" },
