@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from loadtest.games import GAMES, parse_mix
+from loadtest.games import GAMES, INSTANT_GAMES, parse_mix
 from loadtest.transport import CLIENT_KINDS, ClientKind, default_client
 
 
@@ -66,7 +66,9 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
         "--tabs", type=int, default=1, help="extra sockets per user that only watch balances (1)"
     )
     parser.add_argument(
-        "--mix", default=",".join(GAMES), help="games and weights, e.g. dice:3,limbo:1"
+        "--mix",
+        default=",".join(INSTANT_GAMES),
+        help=f"games and weights, e.g. dice:3,mines:1 (of: {', '.join(GAMES)})",
     )
     parser.add_argument(
         "-d", "--duration", type=float, default=30.0, help="seconds of betting, at most (30)"

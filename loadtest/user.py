@@ -128,6 +128,8 @@ class Player:
         self.lag = LagTracker(stats, options.tabs)
         self._links: list[Link] = []
         self._sequence = 0
+        self.deadline = 0.0
+        """When this player stops starting rounds (wall clock, as `time.time()`)."""
         self._games = [GAMES[name] for name in options.mix]
         self._weights = list(options.mix.values())
 
@@ -196,16 +198,21 @@ class Player:
             self.stats.errors[reply["error"]["code"]] += 1
         return reply
 
-    async def bet(self, game: str, params: dict[str, Any]) -> None:
-        """Place one instant-game bet, retrying with the same key when that is safe."""
-        request = {
-            "game": game,
-            "amount": self.options.amount,
-            "currency": self.options.currency,
-            "params": params,
-            "key": f"{self.key_prefix}{self._sequence}",
-        }
+    def next_key(self) -> str:
+        """A new idempotency key of this player."""
         self._sequence += 1
+        return f"{self.key_prefix}{self._sequence}"
+
+    async def send(
+        self, label: str, op: str, params: dict[str, Any], *, keyed: bool
+    ) -> dict[str, Any] | None:
+        """One op on the betting socket, timed under `label`; its reply's data, or None.
+
+        RATE_LIMITED and BUSY are retried (nothing happened). An unknown outcome
+        (INTERNAL, a timeout, a dropped socket) is retried only for a `keyed` op,
+        whose key makes a retry harmless; one still unknown at the end counts in
+        `unresolved`. INSUFFICIENT_FUNDS ends the player's run.
+        """
         unknown = False
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
@@ -215,28 +222,47 @@ class Player:
                     self._links[0] = await self._open_tab(0)
                 except SetupError:
                     continue
-            reply = await self._call(self._links[0], f"bet:{game}", "bet", request)
+            reply = await self._call(self._links[0], label, op, params)
             code = "TIMEOUT" if reply is None else None if reply["ok"] else reply["error"]["code"]
             if code is None:
                 assert reply is not None
-                self._settled(reply["data"])
-                return
+                data: dict[str, Any] = reply["data"]
+                return data
             unknown = unknown or code in UNKNOWN_OUTCOME
+            if code in UNKNOWN_OUTCOME and not keyed:
+                break
             if code not in RETRY_CODES and code not in UNKNOWN_OUTCOME:
                 self.broke = code == "INSUFFICIENT_FUNDS"
-                return
+                return None
         if unknown:
             self.unresolved += 1
+        return None
 
-    def _settled(self, record: dict[str, Any]) -> None:
+    async def bet(self, game: str, params: dict[str, Any]) -> None:
+        """Place and settle one instant-game bet."""
+        request = {
+            "game": game,
+            "amount": self.options.amount,
+            "currency": self.options.currency,
+            "params": params,
+            "key": self.next_key(),
+        }
+        record = await self.send(f"bet:{game}", "bet", request, keyed=True)
+        if record is not None:
+            self.settled(record)
+
+    def settled(self, record: dict[str, Any]) -> None:
+        """Count a bet the server reported settled: `currency`, `amount`, `payout`
+        and, for the balance-event lag, `id` and `settled_at` if it has them."""
         self.placed += 1
         self.stats.bets += 1
         self.expected[record["currency"]] += record["payout"] - record["amount"]
-        if record["payout"] > 0:
+        if record["payout"] > 0 and "settled_at" in record:
             self.lag.settled(str(record["id"]), record["settled_at"])
 
     async def run(self, deadline: float) -> None:
         """Play the game mix until the quota is reached or the wall clock passes `deadline`."""
+        self.deadline = deadline
         quota = self.options.quota(self.index)
         think_s = self.options.think_ms / 1000
         rounds = 0

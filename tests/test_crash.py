@@ -23,7 +23,6 @@ from redis.asyncio import Redis
 from games.crash import HashChain, crash_point, elapsed_for, sha256_hex
 from server.audit import audit_user
 from server.crash import keys
-from server.crash.chain_store import chain_json
 from server.crash.config import DEFAULT_SALT
 from server.crash.records import Bet
 from server.crash.scripts import CrashScripts
@@ -33,6 +32,7 @@ from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import Wallet, WalletScripts
+from tests.crash_chain import Band, crafted_hashes, install_chain
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import ReplyError, WsClient, new_guest
 
@@ -46,27 +46,6 @@ TIMINGS = {
 START = 100_000
 """Every guest's PLAY balance."""
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-Band = tuple[Decimal, Decimal]
-
-
-def hash_with_point(rng: random.Random, band: Band) -> str:
-    """A random 'round hash' whose crash point lies in the band."""
-    while True:
-        candidate = rng.randbytes(32).hex()
-        if band[0] <= crash_point(candidate, DEFAULT_SALT) <= band[1]:
-            return candidate
-
-
-def crafted_hashes(length: int, band_of: Callable[[int], Band], seed: int) -> list[str]:
-    """Hashes of rounds 1..length, round k's point in band_of(k)."""
-    rng = random.Random(seed)
-    return [hash_with_point(rng, band_of(k)) for k in range(1, length + 1)]
-
-
-async def install_chain(redis: Redis, round_hashes: list[str]) -> None:
-    """Store a chain that plays `round_hashes` in order (checkpoint every hash)."""
-    chain = HashChain.from_checkpoints(round_hashes[::-1], len(round_hashes), 1)
-    await redis.set(keys.CHAIN, chain_json(chain, DEFAULT_SALT))
 
 
 @dataclass
