@@ -17,18 +17,17 @@ next call reconnects.
 
 import asyncio
 import hashlib
-import ssl
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 import hiredis
-from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from server.redis_address import CONNECT_TIMEOUT_S, RedisAddress
+
 DEFAULT_MAX_IN_FLIGHT = 16_384
-CONNECT_TIMEOUT_S = 5.0
 
 Arg = str | int
 
@@ -117,8 +116,7 @@ class ScriptRunner:
     """
 
     def __init__(self, url: str, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
-        self._options = parse_url(url)
-        self._tls = url.startswith("rediss://")
+        self._address = RedisAddress(url)
         self._max_in_flight = max_in_flight
         self._pipe: _Pipe | None = None
         self._connecting = asyncio.Lock()
@@ -155,38 +153,19 @@ class ScriptRunner:
             if self._pipe is not None and self._pipe.is_open:
                 return self._pipe
             loop = asyncio.get_running_loop()
-            options = self._options
+            address = self._address
+            pipe = await address.open(lambda: _Pipe(loop, self._max_in_flight))
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    if "path" in options:
-                        _, pipe = await loop.create_unix_connection(
-                            lambda: _Pipe(loop, self._max_in_flight), options["path"]
-                        )
-                    else:
-                        _, pipe = await loop.create_connection(
-                            lambda: _Pipe(loop, self._max_in_flight),
-                            options.get("host", "localhost"),
-                            options.get("port", 6379),
-                            ssl=ssl.create_default_context() if self._tls else None,
-                        )
-                    try:
-                        await self._prepare(pipe)
-                    except BaseException:
-                        pipe.close()
-                        raise
-            except (OSError, TimeoutError) as error:
-                raise RedisConnectionError(f"cannot connect to Redis: {error}") from error
+                    if address.auth:
+                        await pipe.send(address.auth)
+                    if address.db:
+                        await pipe.send(("SELECT", address.db))
+            except BaseException:
+                pipe.close()
+                raise
             self._pipe = pipe
             return pipe
-
-    async def _prepare(self, pipe: _Pipe) -> None:
-        options = self._options
-        if options.get("password") is not None:
-            username = options.get("username")
-            credentials = (username, options["password"]) if username else (options["password"],)
-            await pipe.send(("AUTH", *credentials))
-        if options.get("db"):
-            await pipe.send(("SELECT", options["db"]))
 
     async def aclose(self) -> None:
         """Close the connection; calls still in flight fail with ConnectionError."""

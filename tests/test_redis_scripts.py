@@ -1,14 +1,18 @@
 """The auto-pipelined script runner against a real Redis: replies in order, errors,
-NOSCRIPT, dropped connections, cancellation and the in-flight bound."""
+NOSCRIPT, dropped connections, cancellation, the in-flight bound, and the URL's
+password and database (for the pub/sub subscriber too)."""
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from server.embedded_redis import find_redis_server
+from server.realtime.subscriber import Subscriber
 from server.redis_scripts import ScriptRunner
 
 ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) * 2}"
@@ -89,3 +93,49 @@ async def test_the_in_flight_bound_holds_callers_back(redis_url: str) -> None:
         assert replies == [str(n) for n in range(500)]
     finally:
         await runner.aclose()
+
+
+@pytest.fixture(scope="module")
+async def password_redis(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A private redis-server that requires a password: its socket path."""
+    directory = tmp_path_factory.mktemp("auth-redis")
+    socket = directory / "redis.sock"
+    process = await asyncio.create_subprocess_exec(
+        find_redis_server(), "--port", "0", "--unixsocket", str(socket), "--save", "",
+        "--appendonly", "no", "--dir", str(directory), "--requirepass", "s3cret",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    async with asyncio.timeout(10):
+        while not socket.exists():
+            await asyncio.sleep(0.02)
+    yield str(socket)
+    process.terminate()
+    await process.wait()
+
+
+async def test_the_url_password_and_db_are_used(password_redis: str) -> None:
+    runner = ScriptRunner(f"unix://{password_redis}?password=s3cret&db=3")
+    received: list[tuple[str, str]] = []
+    subscriber = Subscriber(
+        f"unix://{password_redis}?password=s3cret", lambda *message: received.append(message)
+    )
+    try:
+        assert "db=3" in await runner.execute("CLIENT", "INFO")
+        await subscriber.connect()
+        await subscriber.subscribe("news")
+        assert await runner.execute("PUBLISH", "news", "hello") == 1
+        async with asyncio.timeout(5):
+            while not received:
+                await asyncio.sleep(0.01)
+        assert received == [("news", "hello")]
+    finally:
+        await runner.aclose()
+        subscriber.close()
+
+
+async def test_a_wrong_password_is_refused(password_redis: str) -> None:
+    runner = ScriptRunner(f"unix://{password_redis}?password=wrong")
+    with pytest.raises(ResponseError):
+        await runner.execute("PING")
+    with pytest.raises(ResponseError):
+        await Subscriber(f"unix://{password_redis}?password=wrong", print).connect()

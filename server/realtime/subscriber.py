@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import hiredis
-from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+
+from server.redis_address import CONNECT_TIMEOUT_S, RedisAddress
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,7 @@ class Subscriber:
     """One pub/sub connection; `connect` again after `lost` to get a fresh one."""
 
     def __init__(self, url: str, on_message: OnMessage) -> None:
-        self._options = parse_url(url)
-        self._tls = url.startswith("rediss://")
+        self._address = RedisAddress(url)
         self._on_message = on_message
         self._protocol: _SubscriberProtocol | None = None
 
@@ -114,29 +114,15 @@ class Subscriber:
     async def connect(self) -> None:
         """Open a new connection (closing any previous one)."""
         self.close()
-        loop = asyncio.get_running_loop()
-        options = self._options
-
-        def factory() -> _SubscriberProtocol:
-            return _SubscriberProtocol(self._on_message)
-
+        protocol = await self._address.open(lambda: _SubscriberProtocol(self._on_message))
+        auth = self._address.auth
         try:
-            async with asyncio.timeout(CONFIRM_TIMEOUT_S):
-                if "path" in options:
-                    _, protocol = await loop.create_unix_connection(factory, options["path"])
-                else:
-                    _, protocol = await loop.create_connection(
-                        factory,
-                        options.get("host", "localhost"),
-                        options.get("port", 6379),
-                        ssl=self._tls or None,
-                    )
-                if options.get("password") is not None:
-                    username = options.get("username")
-                    auth = (username, options["password"]) if username else (options["password"],)
-                    await protocol.command("AUTH", *auth)
-        except (OSError, TimeoutError) as error:
-            raise RedisConnectionError(f"cannot connect to Redis: {error}") from error
+            if auth:
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    await protocol.command(*auth)
+        except BaseException:
+            protocol.close()
+            raise
         self._protocol = protocol
 
     async def lost(self) -> Exception | None:
