@@ -101,9 +101,7 @@ class Hub:
 
     def broadcast_local(self, text: str) -> None:
         """Send a frame to every socket of this instance, encoded once for all."""
-        frame = encode_text(text)
-        for connection in self._everyone:
-            connection.send(text, frame)
+        _send_to(self._everyone, text)
 
     async def _subscribe(self, channel: str) -> None:
         # While the connection is down, wait for the next one: it subscribes
@@ -151,8 +149,7 @@ class Hub:
             self.broadcast_local(data)
             return
         user_id = channel[3 : channel.index("}")]  # "{u:<id>}:events"
-        for connection in self._users.get(user_id, ()):
-            connection.send(data)
+        _send_to(self._users.get(user_id, ()), data)
 
     async def _resync(self) -> None:
         for user_id, sockets in list(self._users.items()):
@@ -160,3 +157,10 @@ class Hub:
             for connection in list(sockets):
                 for frame in frames:
                     connection.send(frame)
+
+
+def _send_to(connections: Iterable[Connection], text: str) -> None:
+    """One text frame to many sockets, encoded once for all of them."""
+    frame = encode_text(text)
+    for connection in connections:
+        connection.send(text, frame)
