@@ -33,29 +33,21 @@ export function replaceChildren(el, ...children) {
   append(el, children);
 }
 
+/** An SVG element with attributes and children. */
+export function svg(tag, attributes = {}, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, value);
+  el.append(...children);
+  return el;
+}
+
+const STROKE = { fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round" };
+
 /** An inline SVG icon from a path list (24x24 viewBox, stroke style). */
 export function icon(paths, { size = 20, fill = false } = {}) {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", size);
-  svg.setAttribute("height", size);
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("class", "icon");
-  for (const d of paths) {
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", d);
-    if (fill) path.setAttribute("fill", "currentColor");
-    else {
-      path.setAttribute("fill", "none");
-      path.setAttribute("stroke", "currentColor");
-      path.setAttribute("stroke-width", "2");
-      path.setAttribute("stroke-linecap", "round");
-      path.setAttribute("stroke-linejoin", "round");
-    }
-    svg.append(path);
-  }
-  return svg;
+  const style = fill ? { fill: "currentColor" } : STROKE;
+  return svg("svg", { viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true", class: "icon" },
+    ...paths.map((d) => svg("path", { d, ...style })));
 }
 
 /** Short local time of a millisecond timestamp ("14:05:09"). */
@@ -68,4 +60,15 @@ export function dateTime(ms) {
   return new Date(ms).toLocaleString([], {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
   });
+}
+
+/** Size a canvas's pixels to its box on screen (times the device pixel ratio) and scale
+ * its 2D context to CSS pixels; returns the box's width and height. */
+export function fitCanvas(canvas, context) {
+  const ratio = window.devicePixelRatio || 1;
+  const { width, height } = canvas.getBoundingClientRect();
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return { width, height };
 }

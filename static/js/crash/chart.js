@@ -1,6 +1,8 @@
 // Draws the Crash round on a canvas: the rising curve e^(0.00006 t) up to now,
 // the multiplier, the countdown while betting and the crash point.
 
+import { fitCanvas } from "../dom.js";
+
 const GREEN = "#00e701";
 const RED = "#ff4d4d";
 const TEXT = "#ffffff";
@@ -21,12 +23,7 @@ export class CrashChart {
   }
 
   resize() {
-    const ratio = window.devicePixelRatio || 1;
-    const { width, height } = this.canvas.getBoundingClientRect();
-    this.canvas.width = Math.round(width * ratio);
-    this.canvas.height = Math.round(height * ratio);
-    this.context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    this.size = { width, height };
+    this.size = fitCanvas(this.canvas, this.context);
   }
 
   draw(round) {

@@ -1,6 +1,8 @@
 // The Plinko board on a canvas: pins, slots, and balls falling along the
 // server's path (0 = left, 1 = right at each row) into the slot it chose.
 
+import { fitCanvas } from "../dom.js";
+
 const ROW_MS = 95;
 const EDGE = [255, 0, 63];
 const CENTRE = [255, 192, 0];
@@ -42,11 +44,7 @@ export class PlinkoBoard {
   }
 
   resize() {
-    const ratio = window.devicePixelRatio || 1;
-    const { width, height } = this.canvas.getBoundingClientRect();
-    this.canvas.width = Math.round(width * ratio);
-    this.canvas.height = Math.round(height * ratio);
-    this.context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    fitCanvas(this.canvas, this.context);
     this.draw(performance.now());
   }
 
