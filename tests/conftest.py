@@ -11,10 +11,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, private_redis
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +23,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"), "everysec")
-    url = await embedded.start()
-    yield url
-    await embedded.stop()
+    async with private_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

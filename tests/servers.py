@@ -5,13 +5,26 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
-from server.embedded_redis import free_port
+from server.embedded_redis import EmbeddedRedis, free_port
 
 ADMIN_TOKEN = "test-admin-token"
+
+
+@asynccontextmanager
+async def private_redis(directory: Path) -> AsyncIterator[str]:
+    """A redis-server of the test's own on `directory` (AOF everysec): yields its URL."""
+    embedded = EmbeddedRedis(directory, "everysec")
+    url = await embedded.start()
+    try:
+        yield url
+    finally:
+        await embedded.stop()
 
 
 class ServerProcess:

@@ -33,7 +33,7 @@ from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import Wallet, WalletScripts
 from tests.crash_chain import Band, crafted_hashes, install_chain
-from tests.servers import ADMIN_TOKEN, ServerProcess
+from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
 from tests.wsclient import ReplyError, WsClient, new_guest
 
 TICK_MS = 50
@@ -158,9 +158,8 @@ def point_of(round_id: int) -> Decimal:
 
 @pytest.fixture(scope="module")
 async def crash_redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    embedded = EmbeddedRedis(tmp_path_factory.mktemp("crash-redis"), "everysec")
-    yield await embedded.start()
-    await embedded.stop()
+    async with private_redis(tmp_path_factory.mktemp("crash-redis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect as redis_connect
+from tests.crash_chain import crafted_hashes, install_chain
 from tests.servers import ServerProcess
-from tests.test_crash import crafted_hashes, install_chain
 
 SOCKETS = int(os.environ.get("CRASH_FANOUT_SOCKETS", "500"))
 

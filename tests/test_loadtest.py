@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.wallet import UserKeys
 from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, private_redis
 from tests.wsclient import WsClient, new_guest
 
 
@@ -56,22 +55,20 @@ SHORT_ROUND = (Decimal("1.00"), Decimal("1.30"))
 async def test_load_test_plays_mines_and_crash_rounds_too(tmp_path: Path, log_dir: Path) -> None:
     # Its own Redis: the Crash loop belongs to whichever server leads on a Redis, and this
     # one has short rounds.
-    embedded = EmbeddedRedis(tmp_path / "redis", "everysec")
-    url = await embedded.start()
-    redis = connect(url)
-    await install_chain(redis, crafted_hashes(300, lambda _: SHORT_ROUND, seed=3))
-    await redis.aclose()
-    fast_rounds = {"CROUPIER_CRASH_BETTING_MS": "600", "CROUPIER_CRASH_CRASHED_MS": "300"}
-    server = await ServerProcess(log_dir, REDIS_URL=url, **fast_rounds).start()
-    try:
-        status, out, err = await run_module(
-            "loadtest", server.base_url, "--users", "6", "--tabs", "1", "--duration", "6",
-            "--think", "15", "--workers", "1", "--mix", "mines:3,crash:2,dice:1", "--seed", "5",
-            "--json", "--progress", "0",
-        )  # fmt: skip
-    finally:
-        await server.stop()
-        await embedded.stop()
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        await install_chain(redis, crafted_hashes(300, lambda _: SHORT_ROUND, seed=3))
+        await redis.aclose()
+        fast_rounds = {"CROUPIER_CRASH_BETTING_MS": "600", "CROUPIER_CRASH_CRASHED_MS": "300"}
+        server = await ServerProcess(log_dir, REDIS_URL=url, **fast_rounds).start()
+        try:
+            status, out, err = await run_module(
+                "loadtest", server.base_url, "--users", "6", "--tabs", "1", "--duration", "6",
+                "--think", "15", "--workers", "1", "--mix", "mines:3,crash:2,dice:1",
+                "--seed", "5", "--json", "--progress", "0",
+            )  # fmt: skip
+        finally:
+            await server.stop()
     assert status == 0, out + err
     report = json.loads(out)
     assert report["ok"] and report["audit"]["users_with_problems"] == 0
