@@ -2,8 +2,10 @@
 
 Every request, over HTTP or WebSocket, is validated by a pydantic model with
 `extra="forbid"` before anything else happens. Validation errors become a
-specific error code: amount errors are INVALID_AMOUNT, an unknown currency is
-UNKNOWN_CURRENCY, everything else BAD_REQUEST with the failing field.
+specific error code chosen by the kind of error: a present amount that is not
+a valid amount is INVALID_AMOUNT, an unknown currency is UNKNOWN_CURRENCY,
+everything else (a missing or unexpected field included) BAD_REQUEST with the
+failing field.
 """
 
 import json
@@ -27,6 +29,8 @@ from server.config import MAX_AMOUNT
 from server.errors import CroupierError, ErrorCode
 
 AMOUNT_FIELDS = frozenset({"amount", "payout"})
+SHAPE_ERRORS = frozenset({"missing", "extra_forbidden"})
+"""Errors about the request's shape, not about a field's value: BAD_REQUEST whatever the field."""
 
 
 def _known_currency(value: str, info: ValidationInfo) -> str:
@@ -63,7 +67,7 @@ def validation_error(error: ValidationError) -> CroupierError:
     field = ".".join(str(part) for part in first["loc"]) or None
     if first["type"] == "unknown_currency":
         return CroupierError(ErrorCode.UNKNOWN_CURRENCY, first["msg"], field)
-    if first["loc"] and first["loc"][0] in AMOUNT_FIELDS:
+    if first["type"] not in SHAPE_ERRORS and first["loc"] and first["loc"][0] in AMOUNT_FIELDS:
         return CroupierError(
             ErrorCode.INVALID_AMOUNT,
             f"{field} must be an integer number of minor units in [1, {MAX_AMOUNT}]",
