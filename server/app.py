@@ -20,6 +20,7 @@ from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
 from server.services import Services
 from server.stepped import ops as stepped_ops
+from server.upgrade import upgrade_open_bets
 from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             url = await embedded.start()
         services = Services.build(settings, url)
         app.state.services = services
+        await upgrade_open_bets(services.redis, services.wallet, services.stepped)
         app.state.crash = crash = CrashService(services)
         await crash.start()
         loops = [
             asyncio.create_task(services.hub.run(), name="pubsub-hub"),
-            asyncio.create_task(services.bets.run_recovery(), name="bet-recovery"),
             asyncio.create_task(
                 services.bets.run_live_feed(services.hub.publish_public), name="bets-live"
             ),

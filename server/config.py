@@ -73,7 +73,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     appendfsync: Literal["always", "everysec"] = "always"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    user_lock_ttl_ms: Annotated[int, Field(ge=100)] = 10_000
 
     @model_validator(mode="after")
     def _check_currencies(self) -> "Settings":

@@ -18,7 +18,7 @@ from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
-from server.wallet import UserLocks, Wallet, WalletScripts
+from server.wallet import Wallet, WalletScripts
 
 
 @dataclass
@@ -29,7 +29,6 @@ class Services:
     redis: Redis
     runner: ScriptRunner
     wallet: Wallet
-    locks: UserLocks
     accounts: Accounts
     hub: Hub
     metrics: Metrics
@@ -57,7 +56,6 @@ class Services:
             redis=redis,
             runner=runner,
             wallet=wallet,
-            locks=UserLocks(redis, scripts, settings.user_lock_ttl_ms),
             accounts=Accounts(redis, wallet, settings),
             hub=Hub(redis, redis_url, wallet, metrics),
             metrics=metrics,

@@ -11,7 +11,7 @@ from server.audit import audit_user
 from server.config import MAX_AMOUNT
 from server.errors import CroupierError, ErrorCode
 from server.redis_scripts import ScriptRunner
-from server.wallet import UserKeys, UserLocks, Wallet, WalletScripts
+from server.wallet import UserKeys, Wallet, WalletScripts
 
 
 @pytest.fixture(scope="module")
@@ -296,33 +296,6 @@ async def test_every_change_publishes_its_balance_event(wallet: Wallet, redis: R
             },
         },
     ]  # fmt: skip
-
-
-async def test_user_lock_excludes_and_expires(redis: Redis, scripts: WalletScripts) -> None:
-    locks = UserLocks(redis, scripts, ttl_ms=300)
-    user = new_user()
-    inside = 0
-    peak = 0
-
-    async def flow() -> None:
-        nonlocal inside, peak
-        async with locks.hold(user, wait_s=5):
-            inside += 1
-            peak = max(peak, inside)
-            await asyncio.sleep(0.005)
-            inside -= 1
-
-    await asyncio.gather(*(flow() for _ in range(20)))
-    assert peak == 1
-    # A holder that vanished (the key stays behind) is replaced once the lock expires.
-    await redis.set(UserKeys(user).lock, "dead-holder", px=200)
-    with pytest.raises(CroupierError) as caught:
-        async with locks.hold(user, wait_s=0.05):
-            pass
-    assert caught.value.code is ErrorCode.BUSY
-    async with locks.hold(user, wait_s=1):
-        assert await redis.get(UserKeys(user).lock) != "dead-holder"
-    assert await redis.exists(UserKeys(user).lock) == 0
 
 
 async def test_a_voided_round_is_refunded_as_a_refund(wallet: Wallet) -> None:

@@ -1,13 +1,20 @@
--- Shared core of bet_open and step_open; not a script: it is prepended (after
--- the ledger helpers) to the scripts that open a bet.
+-- Shared core of the scripts that open a bet on the user's seed pair and settle
+-- it later (the step games); not a script: it is prepended (after the ledger
+-- helpers) to those scripts.
+--
+-- A bet open on the active seed pair is listed in the set {u:ID}:seeds:open
+-- until it settles; seeds_rotate refuses to reveal the pair while that set has
+-- any member. Every bet kind that keeps a bet open on the pair goes through
+-- open_bet and close_bet, so none can be forgotten.
 
--- Checks the user's seed pair and balance, then allocates the nonce and debits
--- the stake as an open "bet" entry whose id is the bet id. Returns the open bet
+-- Checks the user's seed pair and balance, then allocates the nonce, debits
+-- the stake as an open "bet" entry whose id is the bet id, and lists the bet
+-- as open on the pair. Returns the open bet
 -- JSON {"id", "user", "game", "amount", "currency", "params", "server_seed",
 -- "server_seed_hash", "client_seed", "nonce", "created_at"}, or nil and an error
 -- {NO_SEEDS | INSUFFICIENT_FUNDS, message} when nothing was written.
-local function open_bet(wallet, ledger, index, seeds_key, channel, user, currency, amount, game,
-                        params)
+local function open_bet(wallet, ledger, index, seeds_key, open_key, channel, user, currency,
+                        amount, game, params)
   local seeds = redis.call('HMGET', seeds_key, 'server_seed', 'server_seed_hash', 'client_seed')
   if not seeds[1] then return nil, {'NO_SEEDS', 'the user has no seed pair yet'} end
   local balance = balance_of(wallet, currency)
@@ -18,10 +25,16 @@ local function open_bet(wallet, ledger, index, seeds_key, channel, user, currenc
   local nonce = redis.call('HINCRBY', seeds_key, 'nonce', 1) - 1
   local bet_id = current_version(wallet) + 1
   apply(wallet, ledger, index, channel, user, currency, -amount, 'bet', game, fmt_int(bet_id), 'open')
+  redis.call('SADD', open_key, fmt_int(bet_id))
   return '{"id":' .. fmt_int(bet_id) .. ',"user":' .. json_str(user)
     .. ',"game":' .. json_str(game) .. ',"amount":' .. fmt_int(amount)
     .. ',"currency":' .. json_str(currency) .. ',"params":' .. params
     .. ',"server_seed":' .. json_str(seeds[1]) .. ',"server_seed_hash":' .. json_str(seeds[2])
     .. ',"client_seed":' .. json_str(seeds[3]) .. ',"nonce":' .. fmt_int(nonce)
     .. ',"created_at":' .. fmt_int(now_ms()) .. '}', bet_id
+end
+
+-- The bet `bet_id` no longer holds the seed pair open (it settled).
+local function close_bet(open_key, bet_id)
+  redis.call('SREM', open_key, fmt_int(bet_id))
 end

@@ -72,11 +72,11 @@ class SeedPairs:
         }
 
     async def rotate(self, user_id: str, client_seed: str | None) -> dict[str, Any]:
-        """Reveal the active pair and start a new one; BUSY while a bet is in flight."""
+        """Reveal the active pair and start a new one; GAME_ACTIVE while a bet is open on it."""
         keys = UserKeys(user_id)
         seed, seed_hash = new_server_seed()
         status, revealed = await self._rotate(
-            keys=[keys.seeds, keys.revealed_seeds, keys.lock],
+            keys=[keys.seeds, keys.revealed_seeds, keys.open_on_seeds],
             args=[seed, seed_hash, client_seed or new_client_seed(), str(int(time.time() * 1000))],
         )
         if status != "ok":

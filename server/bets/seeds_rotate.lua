@@ -1,14 +1,15 @@
 -- seeds_rotate: reveal the active seed pair and start a new one at nonce 0.
--- Refused while a bet of the user is in flight (its flow lock is held).
+-- Refused while any bet is open on the active pair (a game in progress): its
+-- outcome would be revealed before it settles.
 -- KEYS[1] seed pair {u:ID}:seeds  KEYS[2] revealed pairs {u:ID}:seeds:revealed
--- KEYS[3] flow lock {u:ID}:lock
+-- KEYS[3] bets open on the pair {u:ID}:seeds:open
 -- ARGV[1] new server seed (64 hex)  ARGV[2] its SHA-256 hex  ARGV[3] new client seed
 -- ARGV[4] now (ms)
 -- Returns {'ok', revealed} with revealed the JSON {"server_seed", "server_seed_hash",
 -- "client_seed", "nonce" (the next unused nonce), "revealed_at"} of the old pair
--- ('null' if there was none); or {'BUSY', message}.
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  return {'BUSY', 'a bet is in flight; rotate when it has settled'}
+-- ('null' if there was none); or {'GAME_ACTIVE', message}.
+if redis.call('SCARD', KEYS[3]) > 0 then
+  return {'GAME_ACTIVE', 'finish the games in progress first: their outcome uses this seed pair'}
 end
 local old = redis.call('HMGET', KEYS[1], 'server_seed', 'server_seed_hash', 'client_seed', 'nonce')
 local revealed = 'null'

@@ -1,22 +1,23 @@
-"""The universal bet flow of the instant games: validate, debit, play, settle, push.
+"""The universal bet flow of the instant games: validate, play, debit and settle, push.
 
-`bet_open.lua` takes the user's flow lock, allocates the nonce and debits the
-stake in one atomic step, keeping the open bet with its seeds; the outcome is
-computed here from those seeds only; `bet_settle.lua` pays it and stores the
-bet record in one atomic step. A bet left open by a process that died is
-settled by the recovery sweep with the same seeds, so it gets the same
-outcome, and the settlement's idempotency key makes a second settle a no-op.
+An instant bet's outcome depends only on the seed pair and the nonce, so it is
+computed here first, from this process's copy of the user's pair; then
+`bet_play.lua` checks that the pair and nonce are still the active ones, takes
+the nonce, debits the stake, credits the payout, stores the record and the
+reply in one atomic step. When another tab, instance or a rotation moved the
+pair on, the script changes nothing and returns the current pair: the outcome
+is computed again. Redis alone decides; the copy only saves a read per bet.
+A bet is never half done, so nothing is left open for a sweep to recover.
 """
 
 import asyncio
 import json
 import logging
-import secrets
 import time
 import weakref
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,7 +45,20 @@ LIVE_FEED_SIZE = 20
 LIVE_FEED_INTERVAL_S = 1.0
 LIVE_FEED_KEY = "croupier:live"
 """List: the newest bets of every instance (JSON each, newest first), greeting new sockets."""
-RECOVERY_INTERVAL_S = 5.0
+PLAY_ATTEMPTS = 100
+"""Compare-and-set attempts of one bet before BUSY (each lost one means another bet won)."""
+CACHED_PAIRS = 65_536
+"""Seed pairs kept per process (least recently used dropped first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePair:
+    """A user's active seed pair as this process last saw it, with its next nonce."""
+
+    server_seed: str
+    server_seed_hash: str
+    client_seed: str
+    nonce: int
 
 
 class BetRequest(Params):
@@ -65,29 +79,28 @@ class HistoryQuery(Params):
     game: GameName | None = None
 
 
-def settled_record(
-    open_bet: dict[str, Any], multiplier: str, paid: int, details: Any
-) -> dict[str, Any]:
-    """The public record of a settled bet (never the unrevealed server seed)."""
-    return {
-        "id": open_bet["id"],
-        "game": open_bet["game"],
-        "amount": open_bet["amount"],
-        "currency": open_bet["currency"],
-        "params": open_bet["params"],
+def settled_record(bet: dict[str, Any], multiplier: str, paid: int, details: Any) -> dict[str, Any]:
+    """The public record of a settled bet (never the unrevealed server seed); its
+    "id" comes first when `bet` has one (a bet opened before it was played)."""
+    record = {"id": bet["id"]} if "id" in bet else {}
+    return record | {
+        "game": bet["game"],
+        "amount": bet["amount"],
+        "currency": bet["currency"],
+        "params": bet["params"],
         "multiplier": multiplier,
         "payout": paid,
         "outcome": details,
-        "server_seed_hash": open_bet["server_seed_hash"],
-        "client_seed": open_bet["client_seed"],
-        "nonce": open_bet["nonce"],
-        "created_at": open_bet["created_at"],
+        "server_seed_hash": bet["server_seed_hash"],
+        "client_seed": bet["client_seed"],
+        "nonce": bet["nonce"],
+        "created_at": bet["created_at"],
         "settled_at": int(time.time() * 1000),
     }
 
 
 class BetService:
-    """Places, settles, recovers and lists instant-game bets."""
+    """Places and lists instant-game bets."""
 
     def __init__(
         self,
@@ -100,10 +113,10 @@ class BetService:
         self._settings = settings
         self.games = games
         self.seeds = SeedPairs(redis, runner)
-        self._open = runner.script(script_source(_HERE / "bet_open.lua", True, OPEN_BET_HELPERS))
-        self._settle = runner.script(script_source(_HERE / "bet_settle.lua"))
+        self._play = runner.script(script_source(_HERE / "bet_play.lua"))
         self._ttl = str(settings.idempotency_ttl_s)
-        self._flows: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._pairs: OrderedDict[str, ActivePair] = OrderedDict()
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._live: deque[dict[str, Any]] = deque(maxlen=LIVE_FEED_SIZE)
         self._live_new = 0
 
@@ -115,17 +128,104 @@ class BetService:
         return game
 
     async def place(self, user_id: str, user_name: str, request: BetRequest) -> dict[str, Any]:
-        """Play one round for the user; returns the settled bet and the balance after it."""
+        """Play one round for the user; returns the settled bet and the balance after it.
+        A replayed key returns the first reply, unchanged."""
         game = self.game(request.game)
         params = parse_game_params(game.params_model, request.params)
         self._check_limits(request, game.max_multiplier(params))
-        async with self._flow(user_id) as token:
-            status, payload = await self._open_bet(
-                user_id, request, params.model_dump_json(), token
-            )
+        # One bet of a user at a time in this process: its bets would only
+        # race each other for the same nonce. Other processes race in Redis.
+        turn = self._turns.get(user_id)
+        if turn is None:
+            turn = self._turns[user_id] = asyncio.Lock()
+        async with turn:
+            status, reply = await self._play_once(user_id, game, params, request)
+        if status == "ok":
+            self._announce(user_name, reply)
+        return reply
+
+    async def _play_once(
+        self, user_id: str, game: InstantGame, params: BaseModel, request: BetRequest
+    ) -> tuple[str, dict[str, Any]]:
+        keys = UserKeys(user_id)
+        redis_keys = [
+            keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"bet:{request.key}"),
+            keys.seeds, keys.bets, keys.bets_index,
+        ]  # fmt: skip
+        params_json = params.model_dump_json()
+        pair = self._pairs.get(user_id) or await self._read_pair(user_id)
+        for _ in range(PLAY_ATTEMPTS):
+            outcome = play(game, params, pair.server_seed, pair.client_seed, pair.nonce)
+            paid = payout(request.amount, outcome.multiplier)
+            now = int(time.time() * 1000)
+            bet = {
+                "game": request.game, "amount": request.amount, "currency": request.currency,
+                "params": orjson.loads(params_json), "server_seed_hash": pair.server_seed_hash,
+                "client_seed": pair.client_seed, "nonce": pair.nonce, "created_at": now,
+            }  # fmt: skip
+            record = settled_record(bet, str(outcome.multiplier), paid, outcome.details)
+            result = await self._play(
+                keys=redis_keys,
+                args=[
+                    user_id, request.currency, str(request.amount), request.game, params_json,
+                    pair.server_seed_hash, str(pair.nonce), str(paid), dumps(record), self._ttl,
+                    keys.events,
+                ],
+            )  # fmt: skip
+            status = result[0]
+            if status == "ok":
+                self._remember(user_id, pair, pair.nonce + 1)
+                return status, orjson.loads(result[1])
             if status == "replay":
-                return await self._settled_or_settle(user_id, orjson.loads(payload)["id"])
-            record = await self._resolve(orjson.loads(payload), token, params)
+                return status, await self._replayed(user_id, orjson.loads(result[1]))
+            if status == "STALE":
+                seed, seed_hash, client_seed, nonce = result[1:]
+                pair = self._remember(
+                    user_id, ActivePair(seed, seed_hash, client_seed, 0), int(nonce)
+                )
+                continue
+            if status == "NO_SEEDS":
+                await self.seeds.ensure(user_id)
+                pair = await self._read_pair(user_id)
+                continue
+            raise CroupierError(ErrorCode(status), result[1])
+        raise CroupierError(ErrorCode.BUSY, "too many bets of this account at once; try again")
+
+    async def _read_pair(self, user_id: str) -> ActivePair:
+        seed, seed_hash, client_seed, nonce = await self._redis.hmget(
+            UserKeys(user_id).seeds, ["server_seed", "server_seed_hash", "client_seed", "nonce"]
+        )
+        if seed is None:
+            await self.seeds.ensure(user_id)
+            return await self._read_pair(user_id)
+        return self._remember(user_id, ActivePair(seed, seed_hash, client_seed, 0), int(nonce))
+
+    def _remember(self, user_id: str, pair: ActivePair, nonce: int) -> ActivePair:
+        """Keep `pair` at `nonce` as the user's next one; returns it."""
+        pair = ActivePair(pair.server_seed, pair.server_seed_hash, pair.client_seed, nonce)
+        self._pairs[user_id] = pair
+        self._pairs.move_to_end(user_id)
+        if len(self._pairs) > CACHED_PAIRS:
+            self._pairs.popitem(last=False)
+        return pair
+
+    async def _replayed(self, user_id: str, first: dict[str, Any]) -> dict[str, Any]:
+        """The first reply of a replayed key. Keys used before bets were one script
+        stored only the bet id: their reply is the bet record with today's balance."""
+        if "balance" in first:
+            return first
+        keys = UserKeys(user_id)
+        stored, wallet = await asyncio.gather(
+            self._redis.hget(keys.bets, str(first["id"])), self._redis.hgetall(keys.wallet)
+        )
+        if stored is None:
+            raise CroupierError(ErrorCode.TX_NOT_OPEN, f"bet {first['id']} was voided")
+        record: dict[str, Any] = json.loads(stored)
+        record["balance"] = int(wallet.get(record["currency"], 0))
+        return record
+
+    def _announce(self, user_name: str, record: dict[str, Any]) -> None:
+        """Add a settled bet to this instance's part of the live feed."""
         self._live.appendleft(
             {
                 "user": user_name,
@@ -138,7 +238,6 @@ class BetService:
             }
         )
         self._live_new = min(self._live_new + 1, LIVE_FEED_SIZE)
-        return record
 
     def _check_limits(self, request: BetRequest, max_multiplier: Any) -> None:
         limits = self._settings.bet_limits[request.currency]
@@ -154,95 +253,6 @@ class BetService:
                 f"this bet could pay more than the maximum payout {limits.max_payout}",
                 "amount",
             )
-
-    @asynccontextmanager
-    async def _flow(self, user_id: str) -> AsyncIterator[str]:
-        # One flow per user at a time in this process (queued locally); the
-        # Redis lock taken by bet_open excludes flows on other instances.
-        lock = self._flows.get(user_id)
-        if lock is None:
-            lock = self._flows[user_id] = asyncio.Lock()
-        async with lock:
-            yield secrets.token_hex(12)
-
-    async def _open_bet(
-        self, user_id: str, request: BetRequest, params_json: str, token: str
-    ) -> tuple[str, str]:
-        keys = UserKeys(user_id)
-        redis_keys = [
-            keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"bet:{request.key}"),
-            keys.seeds, keys.pending_bets, keys.lock,
-        ]  # fmt: skip
-        args = [
-            user_id, request.currency, str(request.amount), request.game, params_json, self._ttl,
-            keys.events, token, str(self._settings.user_lock_ttl_ms),
-        ]  # fmt: skip
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._settings.user_lock_ttl_ms / 1000
-        delay = 0.002
-        while True:
-            status, payload = await self._open(keys=redis_keys, args=args)
-            if status in ("ok", "replay"):
-                return status, payload
-            if status == "NO_SEEDS":
-                await self.seeds.ensure(user_id)
-                continue
-            if status == "BUSY" and loop.time() + delay < deadline:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.05)
-                continue
-            raise CroupierError(ErrorCode(status), payload)
-
-    async def _resolve(
-        self, open_bet: dict[str, Any], token: str, params: BaseModel | None = None
-    ) -> dict[str, Any]:
-        """Compute an open bet's outcome from its seeds (and its `params`, parsed
-        again from the stored bet unless given) and settle it."""
-        game = self.game(open_bet["game"])
-        if params is None:
-            params = parse_game_params(game.params_model, open_bet["params"])
-        outcome = play(
-            game, params, open_bet["server_seed"], open_bet["client_seed"], open_bet["nonce"]
-        )
-        paid = payout(open_bet["amount"], outcome.multiplier)
-        record = settled_record(open_bet, str(outcome.multiplier), paid, outcome.details)
-        user_id = open_bet["user"]
-        keys = UserKeys(user_id)
-        status, payload = await self._settle(
-            keys=[
-                keys.wallet, keys.ledger, keys.ledger_index,
-                keys.idempotency(f"bet-settle:{open_bet['id']}"), keys.bets, keys.bets_index,
-                keys.pending_bets, keys.lock,
-            ],
-            args=[
-                user_id, str(open_bet["id"]), str(paid), open_bet["game"], dumps(record),
-                self._ttl, keys.events, token,
-            ],
-        )  # fmt: skip
-        if status == "replay":  # settled meanwhile by another flow, with the same outcome
-            return await self._settled_or_settle(user_id, open_bet["id"])
-        if status != "ok":
-            raise CroupierError(ErrorCode(status), payload)
-        record["balance"] = orjson.loads(payload)["balance"]
-        return record
-
-    async def _settled_or_settle(self, user_id: str, bet_id: int) -> dict[str, Any]:
-        """The record of a bet placed before (settling it now if its flow died)."""
-        keys = UserKeys(user_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            stored, pending, wallet = await (
-                pipe.hget(keys.bets, str(bet_id))
-                .hget(keys.pending_bets, str(bet_id))
-                .hgetall(keys.wallet)
-                .execute()
-            )
-        if stored is not None:
-            record: dict[str, Any] = json.loads(stored)
-            record["balance"] = int(wallet.get(record["currency"], 0))
-            return record
-        if pending is None:
-            raise CroupierError(ErrorCode.INTERNAL, f"bet {bet_id} has no record")
-        return await self._resolve(json.loads(pending), "")
 
     async def history(
         self, user_id: str, limit: int, before: int | None, game: str | None
@@ -264,31 +274,6 @@ class BetService:
             record["server_seed"] = revealed.get(record["server_seed_hash"])
         next_before = records[-1]["id"] if len(records) == limit else None
         return {"items": records, "next_before": next_before}
-
-    async def recover(self, min_age_ms: int) -> int:
-        """Settle every open bet older than `min_age_ms`; returns how many were settled."""
-        settled = 0
-        cutoff = time.time() * 1000 - min_age_ms
-        async for key in self._redis.scan_iter(match="{u:*}:bets:pending", count=1000):
-            for raw in (await self._redis.hgetall(key)).values():
-                open_bet = json.loads(raw)
-                if open_bet["created_at"] <= cutoff:
-                    await self._resolve(open_bet, "")
-                    settled += 1
-        return settled
-
-    async def run_recovery(self) -> None:
-        """Sweep for bets left open by dead processes, now and every few seconds."""
-        while True:
-            try:
-                count = await self.recover(self._settings.user_lock_ttl_ms)
-                if count:
-                    log.warning("settled %d bets left open by a stopped process", count)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("bet recovery sweep failed; retrying")
-            await asyncio.sleep(RECOVERY_INTERVAL_S)
 
     async def greet(self, connection: Connection) -> None:
         """Send a new socket the newest bets of every instance as one `bets.live`."""

@@ -72,6 +72,9 @@ class StepRules(Protocol):
     def expire(self, game: Any, now_ms: int) -> bool:
         """End the game if its time ran out; True if it did."""
 
+    def deadline(self, game: Any) -> int | None:
+        """When (ms) the game ends by itself if the player does not act; None if never."""
+
     def payout_multiplier(self, game: Any) -> Decimal:
         """What the game pays per unit staked if it ends now as it stands (0 once lost)."""
 
@@ -130,6 +133,9 @@ class MinesRules:
     def expire(self, game: MinesGame, now_ms: int) -> bool:
         return False
 
+    def deadline(self, game: MinesGame) -> int | None:
+        return None
+
     def payout_multiplier(self, game: MinesGame) -> Decimal:
         return game.payout_multiplier
 
@@ -174,6 +180,9 @@ class HiloRules:
 
     def expire(self, game: HiloGame, now_ms: int) -> bool:
         return False
+
+    def deadline(self, game: HiloGame) -> int | None:
+        return None
 
     def payout_multiplier(self, game: HiloGame) -> Decimal:
         return game.payout_multiplier
@@ -236,6 +245,9 @@ class QuizRules:
             return False
         game.expire(now_ms)
         return True
+
+    def deadline(self, game: QuizGame) -> int | None:
+        return game.deadline_ms if game.state is GameState.ACTIVE else None
 
     def payout_multiplier(self, game: QuizGame) -> Decimal:
         return game.multiplier

@@ -6,11 +6,17 @@ applies the rules here, and writes back with `step_update.lua`, a
 compare-and-set on the game's version that also settles the bet when the step
 ends the game: of two racing actions (a reveal and a cashout from two tabs)
 exactly one applies, and the other is replayed against the new state.
+
+While a game is open its bet holds the user's seed pair open (no rotation), and
+a game that can end by itself (a Quiz question's timer) is listed in the
+games-due index of the user's cluster slot with its deadline; the expiry sweep
+reads only those indexes, never the whole keyspace.
 """
 
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,8 +33,10 @@ from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
+from server.slots import all_slot_keys
 from server.stepped.rules import StepRules, state_of
 from server.wallet import UserKeys
+from server.wallet.keys import GAMES_DUE
 from server.wallet.scripts import script_source
 
 log = logging.getLogger(__name__)
@@ -36,10 +44,30 @@ log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 CAS_ATTEMPTS = 20
 EXPIRY_SWEEP_INTERVAL_S = 2.0
+SWEEP_LEASE_KEY = "croupier:sweep:games"
+"""String: the instance sweeping this interval (one sweep per deployment at a time)."""
+SWEEP_BATCH = 2048
+"""Per-slot indexes read in one pipeline."""
+SWEEP_LIMIT = 100
+"""Due games taken from one slot's index per sweep."""
+FIRST_WRITE_GRACE_MS = 10_000
+"""A game whose start never got its first step written is looked at after this."""
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def due_member(game: str, user_id: str, bet_id: int | str) -> str:
+    """A game's member in the games-due index: `<game>:<user id>:<bet id>`."""
+    return f"{game}:{user_id}:{bet_id}"
+
+
+def parse_due_member(member: str) -> tuple[str, str, str]:
+    """(game, user id, bet id) of a games-due member."""
+    game, _, rest = member.partition(":")
+    user_id, _, bet_id = rest.rpartition(":")
+    return game, user_id, bet_id
 
 
 def game_error(error: GameError | ValueError) -> CroupierError:
@@ -61,12 +89,16 @@ class SteppedGames:
         rules: Mapping[str, StepRules],
     ) -> None:
         self._redis = redis
+        self._runner = runner
         self._settings = settings
         self._seeds = seeds
         self.rules = rules
         self._open = runner.script(script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS))
-        self._update = runner.script(script_source(_HERE / "step_update.lua"))
+        self._update = runner.script(
+            script_source(_HERE / "step_update.lua", True, OPEN_BET_HELPERS)
+        )
         self._ttl = str(settings.idempotency_ttl_s)
+        self._sweeper = secrets.token_hex(8)
 
     async def start(
         self, user_id: str, game: str, *, amount: int, currency: str, key: str, params: Params
@@ -82,7 +114,7 @@ class SteppedGames:
         keys = UserKeys(user_id)
         redis_keys = [
             keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"game:{key}"),
-            keys.seeds, keys.games,
+            keys.seeds, keys.games, keys.open_on_seeds, keys.games_due,
         ]  # fmt: skip
         args = [
             user_id,
@@ -92,6 +124,8 @@ class SteppedGames:
             params.model_dump_json(),
             self._ttl,
             keys.events,
+            str(now_ms() + FIRST_WRITE_GRACE_MS),
+            due_member(game, user_id, ""),
         ]
         status, payload = await self._open(keys=redis_keys, args=args)
         if status == "NO_SEEDS":
@@ -136,12 +170,26 @@ class SteppedGames:
         state, version = await self._read(user_id, game)
         rules = self.rules[game]
         played = self._load(rules, state)
-        if rules.expire(played, now_ms()):
+        expired = rules.expire(played, now_ms())
+        if expired or state.get("record") is None:  # also writes a start's lost first step
             try:
-                return await self._commit(state, version, rules, played, {"expired": True})
+                return await self._commit(
+                    state, version, rules, played, {"expired": True} if expired else {}
+                )
             except _ConflictError:
                 return await self.active(user_id, game)
         return self._reply(state, rules, played, {}, None)
+
+    async def adopt(self, user_id: str, state: dict[str, Any]) -> None:
+        """List a game stored by an earlier version as open on its seed pair and,
+        if it can end by itself, as due for the expiry sweep (idempotent)."""
+        keys = UserKeys(user_id)
+        rules = self.rules[state["game"]]
+        deadline = rules.deadline(self._load(rules, state)) if state.get("record") else now_ms()
+        await self._redis.sadd(keys.open_on_seeds, str(state["id"]))
+        if deadline is not None:
+            member = due_member(state["game"], user_id, state["id"])
+            await self._redis.zadd(keys.games_due, {member: deadline})
 
     async def _replayed_start(self, user_id: str, game: str, bet_id: int) -> dict[str, Any]:
         keys = UserKeys(user_id)
@@ -185,19 +233,21 @@ class SteppedGames:
             details = {"view": rules.view(played)}
             record = settled_record(state, str(rules.payout_multiplier(played)), paid, details)
         reply = self._reply(state, rules, played, result, record)
+        deadline = None if ended else rules.deadline(played)
         keys = UserKeys(state["user"])
         new_state = {**state, "record": rules.record(played)}
         status, payload = await self._update(
             keys=[
                 keys.wallet, keys.ledger, keys.ledger_index,
                 keys.idempotency(f"game-settle:{state['id']}"), keys.games, keys.bets,
-                keys.bets_index,
+                keys.bets_index, keys.open_on_seeds, keys.games_due,
             ],
             args=[
                 state["user"], state["game"], str(state["id"]), version,
                 "" if ended else dumps(new_state), str(paid) if ended else "",
                 dumps(record) if record else "", dumps({"event": "game.state", "data": reply}),
-                self._ttl, keys.events,
+                self._ttl, keys.events, "" if deadline is None else str(deadline),
+                due_member(state["game"], state["user"], state["id"]),
             ],
         )  # fmt: skip
         if status == "CONFLICT":
@@ -235,25 +285,44 @@ class SteppedGames:
         }
 
     async def expire_overdue(self) -> int:
-        """End every game whose time ran out (Quiz questions left unanswered)."""
+        """End every game whose time ran out (Quiz questions left unanswered) and
+        write the first step of starts that lost it; returns how many games ended."""
+        moment = now_ms()
         ended = 0
-        async for key in self._redis.scan_iter(match="{u:*}:games", count=1000):
-            user_id = key[3 : key.index("}")]
-            for game in await self._redis.hkeys(key):
-                if game in self.rules and not game.endswith(":v"):
-                    try:
-                        reply = await self.active(user_id, game)
-                    except CroupierError:
-                        continue  # finished meanwhile
-                    ended += reply["result"].get("expired", False)
+        indexes = all_slot_keys(GAMES_DUE)
+        for start in range(0, len(indexes), SWEEP_BATCH):
+            batch = indexes[start : start + SWEEP_BATCH]
+            found: list[list[str]] = await asyncio.gather(
+                *(self._runner.call(("ZRANGEBYSCORE", key, "-inf", moment, "LIMIT", 0, SWEEP_LIMIT))
+                  for key in batch)
+            )  # fmt: skip
+            for key, members in zip(batch, found, strict=True):
+                for member in members:
+                    ended += await self._sweep(key, member)
         return ended
 
+    async def _sweep(self, key: str, member: str) -> bool:
+        game, user_id, bet_id = parse_due_member(member)
+        try:
+            reply = await self.active(user_id, game) if game in self.rules else None
+        except CroupierError as error:
+            if error.code is not ErrorCode.GAME_NOT_ACTIVE:
+                raise
+            reply = None
+        if reply is None or str(reply["bet_id"]) != bet_id:
+            # That game is over; its settlement removed it unless it predates the index.
+            await self._redis.zrem(key, member)
+            return False
+        return bool(reply["result"].get("expired", False))
+
     async def run_expiry(self) -> None:
-        """Sweep for games past their deadline every few seconds."""
+        """Every few seconds one instance of the deployment sweeps for overdue games."""
         while True:
             await asyncio.sleep(EXPIRY_SWEEP_INTERVAL_S)
             try:
-                await self.expire_overdue()
+                lease_ms = int(EXPIRY_SWEEP_INTERVAL_S * 900)
+                if await self._redis.set(SWEEP_LEASE_KEY, self._sweeper, nx=True, px=lease_ms):
+                    await self.expire_overdue()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -5,9 +5,13 @@
 -- KEYS[1] wallet {u:ID}:wallet          KEYS[2] ledger {u:ID}:ledger
 -- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key of the start
 -- KEYS[5] seed pair {u:ID}:seeds        KEYS[6] active games {u:ID}:games
+-- KEYS[7] bets open on the pair {u:ID}:seeds:open
+-- KEYS[8] games due for the expiry sweep, the index of the user's cluster slot
 -- ARGV[1] user id  ARGV[2] currency  ARGV[3] amount  ARGV[4] game
 -- ARGV[5] start params as canonical JSON  ARGV[6] idempotency TTL (s)
 -- ARGV[7] balance events channel
+-- ARGV[8] when the sweep must look at the game if its first step_update never comes (ms)
+-- ARGV[9] prefix of the game's member in the due index (the bet id is appended)
 -- Returns {'ok', state} with state the JSON {"id", "user", "game", "amount", "currency",
 -- "params", "server_seed", "server_seed_hash", "client_seed", "nonce", "created_at"}
 -- (the game's own record, "record", is added by the first step_update);
@@ -28,9 +32,10 @@ if previous then return {'replay', previous} end
 if redis.call('HEXISTS', KEYS[6], game) == 1 then
   return {'GAME_ACTIVE', 'finish the ' .. game .. ' game in progress first'}
 end
-local state, bet_id = open_bet(KEYS[1], KEYS[2], KEYS[3], KEYS[5], ARGV[7], user, currency,
-  amount, game, params)
+local state, bet_id = open_bet(KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[7], ARGV[7], user,
+  currency, amount, game, params)
 if not state then return bet_id end
 redis.call('HSET', KEYS[6], game, state, game .. ':v', fmt_int(bet_id) .. ':0')
+redis.call('ZADD', KEYS[8], ARGV[8], ARGV[9] .. fmt_int(bet_id))
 idem_store(KEYS[4], fingerprint, '{"id":' .. fmt_int(bet_id) .. '}', ARGV[6])
 return {'ok', state}

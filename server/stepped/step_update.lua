@@ -5,13 +5,16 @@
 -- KEYS[1] wallet {u:ID}:wallet          KEYS[2] ledger {u:ID}:ledger
 -- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key "game-settle:<bet id>"
 -- KEYS[5] active games {u:ID}:games     KEYS[6] bet records {u:ID}:bets
--- KEYS[7] bet index {u:ID}:bets:idx
+-- KEYS[7] bet index {u:ID}:bets:idx    KEYS[8] bets open on the pair {u:ID}:seeds:open
+-- KEYS[9] games due for the expiry sweep, the index of the user's cluster slot
 -- ARGV[1] user id  ARGV[2] game  ARGV[3] bet id  ARGV[4] expected version "<bet id>:<step>"
 -- ARGV[5] the new state JSON (ignored when the game ends)
 -- ARGV[6] payout (integer >= 0) when this step ends the game, '' while it goes on
 -- ARGV[7] the settled bet record JSON when it ends, else ''
 -- ARGV[8] the `game.state` event frame to publish  ARGV[9] idempotency TTL (s)
 -- ARGV[10] balance and game events channel
+-- ARGV[11] when the game ends by itself if nobody acts (ms), '' if it never does
+-- ARGV[12] the game's member in the due index
 -- Returns {'ok', next version} while the game goes on, {'ok', settle result} when it
 -- ends (the wallet's {"bet", "tx", "balance", "version"} JSON); or {CODE, message}
 -- with CODE one of GAME_NOT_ACTIVE, CONFLICT (changed since read: read it again),
@@ -28,6 +31,11 @@ if ARGV[6] == '' then
   local step = tonumber(string.sub(version, #ARGV[3] + 2)) + 1
   local next_version = ARGV[3] .. ':' .. fmt_int(step)
   redis.call('HSET', KEYS[5], game, ARGV[5], version_field, next_version)
+  if ARGV[11] == '' then
+    redis.call('ZREM', KEYS[9], ARGV[12])
+  else
+    redis.call('ZADD', KEYS[9], ARGV[11], ARGV[12])
+  end
   redis.call('PUBLISH', ARGV[10], ARGV[8])
   return {'ok', next_version}
 end
@@ -41,6 +49,8 @@ local id = string.format('%015d', tonumber(ARGV[3]))
 redis.call('HSET', KEYS[6], ARGV[3], ARGV[7])
 redis.call('ZADD', KEYS[7], 0, game .. ':' .. id, 0, '*:' .. id)
 redis.call('HDEL', KEYS[5], game, version_field)
+close_bet(KEYS[8], tonumber(ARGV[3]))
+redis.call('ZREM', KEYS[9], ARGV[12])
 redis.call('PUBLISH', ARGV[10], ARGV[8])
 idem_store(KEYS[4], 'game-settle|' .. ARGV[3] .. '|' .. ARGV[6], result, ARGV[9])
 return {'ok', result}

@@ -1,7 +1,6 @@
-"""The shared wallet: balances, ledger, idempotency and per-user locks."""
+"""The shared wallet: balances, ledger, and idempotency."""
 
 from server.wallet.keys import UserKeys
-from server.wallet.lock import UserLocks
 from server.wallet.scripts import WalletScripts
 from server.wallet.wallet import Balances, LedgerEntry, Movement, Wallet, check_amount, check_key
 
@@ -10,7 +9,6 @@ __all__ = [
     "LedgerEntry",
     "Movement",
     "UserKeys",
-    "UserLocks",
     "Wallet",
     "WalletScripts",
     "check_amount",

@@ -1,7 +1,14 @@
 """Redis key names. Every key of a user carries the hash tag {u:<id>}, so all
-of them live in one Redis Cluster slot and one script may touch them all."""
+of them live in one Redis Cluster slot and one script may touch them all.
+Per-slot indexes that those scripts also update share that slot (server/slots.py)."""
 
 from dataclasses import dataclass
+
+from server.slots import key_slot, slot_key
+
+GAMES_DUE = "games:due"
+"""Name of the per-slot sorted set of step games the expiry sweep must look at:
+member `<game>:<bet id>:<user id>`, score the time (ms) the game is due."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +42,6 @@ class UserKeys:
         return f"{self.tag}:profile"
 
     @property
-    def lock(self) -> str:
-        """String: token of the flow that holds this user's lock."""
-        return f"{self.tag}:lock"
-
-    @property
     def events(self) -> str:
         """Pub/sub channel of this user's balance and game events."""
         return f"{self.tag}:events"
@@ -48,6 +50,11 @@ class UserKeys:
     def seeds(self) -> str:
         """Hash: the active seed pair (server_seed, server_seed_hash, client_seed, nonce)."""
         return f"{self.tag}:seeds"
+
+    @property
+    def open_on_seeds(self) -> str:
+        """Set: ids of the bets open on the active seed pair (no rotation while any)."""
+        return f"{self.tag}:seeds:open"
 
     @property
     def revealed_seeds(self) -> str:
@@ -65,14 +72,14 @@ class UserKeys:
         return f"{self.tag}:bets:idx"
 
     @property
-    def pending_bets(self) -> str:
-        """Hash: bet id -> JSON of a debited, not yet settled bet (with its seeds)."""
-        return f"{self.tag}:bets:pending"
-
-    @property
     def games(self) -> str:
         """Hash: game -> state JSON of the user's game in progress, `<game>:v` -> its version."""
         return f"{self.tag}:games"
+
+    @property
+    def games_due(self) -> str:
+        """The games-due index of this user's cluster slot (see GAMES_DUE)."""
+        return slot_key(key_slot(self.tag), GAMES_DUE)
 
     def idempotency(self, key: str) -> str:
         """String: fingerprint and first result of an operation key."""

@@ -30,7 +30,6 @@ class WalletScripts:
     credit: Script
     settle: Script
     rollback: Script
-    unlock: Script
 
     @classmethod
     def register(cls, runner: ScriptRunner) -> "WalletScripts":
@@ -39,5 +38,4 @@ class WalletScripts:
             credit=runner.script(script_source(_HERE / "credit.lua")),
             settle=runner.script(script_source(_HERE / "settle.lua")),
             rollback=runner.script(script_source(_HERE / "rollback.lua")),
-            unlock=runner.script(script_source(_HERE / "unlock.lua", with_prelude=False)),
         )

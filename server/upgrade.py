@@ -1,0 +1,56 @@
+"""One-time data upgrade of a deployment that ran a version with two-step bets.
+
+That version debited an instant bet in one script and paid it in a second,
+keeping the bet in `{u:<id>}:bets:pending` in between (a sweep settled bets
+left there by a process that died), and it did not list a game in progress as
+open on the seed pair. At the first start of this version, once per deployment:
+a bet still pending is voided and its stake refunded (ledger type `refund`,
+ref = the bet id), and every game in progress is listed as open on its seed
+pair and, if it has a deadline, in the games-due index. Every step is
+idempotent, so instances starting together may both run it.
+"""
+
+import json
+import logging
+
+from redis.asyncio import Redis
+
+from server.errors import CroupierError
+from server.stepped.service import SteppedGames
+from server.wallet import Wallet
+
+log = logging.getLogger(__name__)
+
+DONE_KEY = "croupier:upgraded:one-script-bets"
+"""String: set once the upgrade ran to the end."""
+
+
+def _user_of(key: str) -> str:
+    return key[len("{u:") : key.index("}")]
+
+
+async def upgrade_open_bets(redis: Redis, wallet: Wallet, stepped: SteppedGames) -> None:
+    """Void legacy pending bets and index legacy games, unless done before."""
+    if await redis.exists(DONE_KEY):
+        return
+    voided = adopted = 0
+    async for key in redis.scan_iter(match="{u:*}:bets:pending", count=1000):
+        user_id = _user_of(key)
+        for bet_id in await redis.hkeys(key):
+            try:
+                await wallet.rollback(
+                    user_id, int(bet_id), key=f"upgrade-void:{bet_id}", kind="refund"
+                )
+                voided += 1
+            except CroupierError as error:  # not open any more: settled meanwhile
+                log.info("upgrade: bet %s of %s not voided: %s", bet_id, user_id, error)
+            await redis.hdel(key, bet_id)
+    async for key in redis.scan_iter(match="{u:*}:games", count=1000):
+        user_id = _user_of(key)
+        for game, raw in (await redis.hgetall(key)).items():
+            if not game.endswith(":v") and game in stepped.rules:
+                await stepped.adopt(user_id, json.loads(raw))
+                adopted += 1
+    await redis.set(DONE_KEY, "1")
+    if voided or adopted:
+        log.info("upgrade: voided %d pending bets, listed %d games in progress", voided, adopted)
