@@ -46,7 +46,7 @@ class Services:
         redis = connect(redis_url, settings.redis_pool_size)
         runner = ScriptRunner(redis_url)
         scripts = WalletScripts.register(runner)
-        wallet = Wallet(redis, scripts, settings.idempotency_ttl_s)
+        wallet = Wallet(redis, scripts, settings.idempotency_ttl_s, settings.currencies)
         metrics = Metrics()
         bets = BetService(redis, runner, settings, build_instant_games(settings.limbo_max_target))
         quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))

@@ -1,7 +1,9 @@
 """The boundary picks an error code by the kind of error, not by the field's name."""
 
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from server.bets.service import BetRequest
@@ -9,7 +11,7 @@ from server.errors import CroupierError, ErrorCode
 from server.ops import NoParams
 from server.protocol import parse_params
 from tests.servers import ServerProcess
-from tests.wsclient import WsClient
+from tests.wsclient import WsClient, new_guest
 
 CONTEXT = {"currencies": {"PLAY": 2}}
 BET = {"game": "dice", "amount": 100, "currency": "PLAY", "key": "k"}
@@ -43,5 +45,20 @@ async def test_an_unexpected_amount_field_is_a_bad_request_on_the_wire(
         reply = await client.call("ping", payout=5)
         assert reply["error"]["code"] == "BAD_REQUEST", reply
         assert "Extra inputs are not permitted" in reply["error"]["message"]
+    finally:
+        await client.close()
+
+
+async def test_signing_in_sends_a_balance_for_every_configured_currency(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    """A new guest has PLAY only; the site still needs a BTC balance (0) to show."""
+    token, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    try:
+        async with asyncio.timeout(5):
+            while set(client.balances) != {"PLAY", "BTC"}:
+                await client.events.get()
+        assert client.balances["BTC"][1] == 0 and client.balances["PLAY"][1] == 100_000
     finally:
         await client.close()

@@ -32,19 +32,22 @@ async def test_auth_sends_balances_before_the_reply(
     async with connect(server.ws_url) as socket:
         await socket.send(json.dumps({"op": "auth", "id": 1, "token": token}))
         own = []  # skip public events (Crash, live bets) that may come in between
-        while len(own) < 2:
+        while len(own) < 3:
             message = json.loads(await socket.recv())
             if message.get("event") in (None, "balance"):
                 own.append(message)
-        first, second = own
-    assert first == {
-        "event": "balance",
-        "data": {
-            "currency": "PLAY", "balance": 100_000, "version": 1,
-            "reason": {"type": "snapshot", "game": None, "ref": None},
-        },
-    }  # fmt: skip
-    assert second == {"re": 1, "ok": True, "data": {"user": user}}
+        *snapshots, reply = own
+    assert snapshots == [
+        {
+            "event": "balance",
+            "data": {
+                "currency": currency, "balance": balance, "version": 1,
+                "reason": {"type": "snapshot", "game": None, "ref": None},
+            },
+        }
+        for currency, balance in (("BTC", 0), ("PLAY", 100_000))
+    ], "one snapshot per configured currency"  # fmt: skip
+    assert reply == {"re": 1, "ok": True, "data": {"user": user}}
 
 
 async def test_session_cookie_authenticates_the_socket(

@@ -8,6 +8,7 @@ in one atomic step. Python never reads a balance to write it back.
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -83,16 +84,24 @@ def check_key(key: str) -> str:
 class Wallet:
     """One wallet per user, shared by every game, in minor units per currency."""
 
-    def __init__(self, redis: Redis, scripts: WalletScripts, idempotency_ttl_s: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: WalletScripts,
+        idempotency_ttl_s: int,
+        currencies: Iterable[str] = (),
+    ) -> None:
+        """`currencies`: reported by `balances` (at 0) even where a user never had any."""
         self._redis = redis
         self._scripts = scripts
         self._ttl = str(idempotency_ttl_s)
+        self._zero = dict.fromkeys(currencies, 0)
 
     async def balances(self, user: str) -> Balances:
         """Current balances and version (one atomic HGETALL)."""
         raw: dict[str, str] = await self._redis.hgetall(UserKeys(user).wallet)
         version = int(raw.pop(VERSION_FIELD, 0))
-        return Balances({code: int(value) for code, value in raw.items()}, version)
+        return Balances(self._zero | {code: int(value) for code, value in raw.items()}, version)
 
     async def debit(
         self,
