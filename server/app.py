@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         loops = [
             asyncio.create_task(services.hub.run(), name="pubsub-hub"),
             asyncio.create_task(
-                services.bets.run_live_feed(services.hub.publish_public), name="bets-live"
+                services.bets.live.run(services.hub.publish_public), name="bets-live"
             ),
             asyncio.create_task(services.stepped.run_expiry(), name="game-expiry"),
         ]

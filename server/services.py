@@ -61,10 +61,15 @@ class Services:
             metrics=metrics,
             bets=bets,
             stepped=SteppedGames(
-                redis, runner, settings, bets.seeds, {rules.name: rules for rules in stepped_rules}
+                redis,
+                runner,
+                settings,
+                bets.seeds,
+                {rules.name: rules for rules in stepped_rules},
+                live=bets.live,
             ),
             validation_context={"currencies": settings.currencies},
-            greeters=[bets.greet],
+            greeters=[bets.live.greet],
         )
 
     async def aclose(self) -> None:

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from games.base import payout
 from games.fairness import floats, hash_server_seed
 from server.audit import audit_user
-from server.bets.service import LIVE_FEED_KEY, LIVE_FEED_SIZE
+from server.bets.live import LIVE_FEED_KEY, LIVE_FEED_SIZE
 from tests.servers import ServerProcess
 from tests.wsclient import ReplyError, WsClient, new_guest
 

@@ -364,3 +364,29 @@ async def test_verify_refuses_bad_step_game_params(
     )
     assert response.status_code == 400
     assert response.json()["error"]["field"] == field
+
+
+async def test_settled_step_games_appear_in_the_live_feed(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    watcher = await WsClient.open(server_b.ws_url)  # another instance, not signed in
+    token, user = await new_guest(http, server.base_url)
+    player = await WsClient.open(server.ws_url, token)
+    try:
+        await start_mines(player, mines=24, amount=432)
+        await player.request("mines.reveal", tile=0)  # 24 mines: this ends it either way
+        await player.request("hilo.start", amount=433, currency="PLAY", key=secrets.token_hex(6))
+        played = await player.request("hilo.guess", guess="higher_or_same")
+        if played["state"]["state"] == "active":
+            await player.request("hilo.cashout")
+        seen: dict[str, dict[str, Any]] = {}
+        async with asyncio.timeout(10):
+            while set(seen) != {"mines", "hilo"}:
+                event = await watcher.next_event("bets.live")
+                for item in event["data"]["bets"]:
+                    if item["user"] == user["name"]:
+                        seen[item["game"]] = item
+        assert seen["mines"]["amount"] == 432 and seen["hilo"]["amount"] == 433
+    finally:
+        await watcher.close()
+        await player.close()

@@ -15,8 +15,7 @@ import json
 import logging
 import time
 import weakref
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,12 +25,12 @@ from pydantic import BaseModel, Field, StrictInt
 from redis.asyncio import Redis
 
 from games.base import InstantGame, payout
+from server.bets.live import LiveFeed
 from server.bets.outcome import parse_game_params, play
 from server.bets.seeds import SeedPairs
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
-from server.realtime.connection import Connection
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
@@ -41,10 +40,6 @@ log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
 """Lua helpers shared by every script that opens a bet (prepended after the ledger's)."""
-LIVE_FEED_SIZE = 20
-LIVE_FEED_INTERVAL_S = 1.0
-LIVE_FEED_KEY = "croupier:live"
-"""List: the newest bets of every instance (JSON each, newest first), greeting new sockets."""
 PLAY_ATTEMPTS = 100
 """Compare-and-set attempts of one bet before BUSY (each lost one means another bet won)."""
 CACHED_PAIRS = 65_536
@@ -117,8 +112,7 @@ class BetService:
         self._ttl = str(settings.idempotency_ttl_s)
         self._pairs: OrderedDict[str, ActivePair] = OrderedDict()
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._live: deque[dict[str, Any]] = deque(maxlen=LIVE_FEED_SIZE)
-        self._live_new = 0
+        self.live = LiveFeed(redis)
 
     def game(self, name: str) -> InstantGame:
         """An instant game by name; BAD_REQUEST for an unknown one."""
@@ -141,7 +135,7 @@ class BetService:
         async with turn:
             status, reply = await self._play_once(user_id, game, params, request)
         if status == "ok":
-            self._announce(user_name, reply)
+            self.live.announce(user_name, reply)
         return reply
 
     async def _play_once(
@@ -224,21 +218,6 @@ class BetService:
         record["balance"] = int(wallet.get(record["currency"], 0))
         return record
 
-    def _announce(self, user_name: str, record: dict[str, Any]) -> None:
-        """Add a settled bet to this instance's part of the live feed."""
-        self._live.appendleft(
-            {
-                "user": user_name,
-                "game": record["game"],
-                "amount": record["amount"],
-                "currency": record["currency"],
-                "multiplier": record["multiplier"],
-                "payout": record["payout"],
-                "time": record["settled_at"],
-            }
-        )
-        self._live_new = min(self._live_new + 1, LIVE_FEED_SIZE)
-
     def _check_limits(self, request: BetRequest, max_multiplier: Any) -> None:
         limits = self._settings.bet_limits[request.currency]
         if not limits.min_bet <= request.amount <= limits.max_bet:
@@ -274,34 +253,3 @@ class BetService:
             record["server_seed"] = revealed.get(record["server_seed_hash"])
         next_before = records[-1]["id"] if len(records) == limit else None
         return {"items": records, "next_before": next_before}
-
-    async def greet(self, connection: Connection) -> None:
-        """Send a new socket the newest bets of every instance as one `bets.live`."""
-        items = await self._redis.lrange(LIVE_FEED_KEY, 0, LIVE_FEED_SIZE - 1)
-        if items:
-            connection.send('{"event":"bets.live","data":{"bets":[' + ",".join(items) + "]}}")
-
-    async def _remember_live(self, fresh: list[dict[str, Any]]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await (
-                pipe.lpush(LIVE_FEED_KEY, *(dumps(item) for item in reversed(fresh)))
-                .ltrim(LIVE_FEED_KEY, 0, LIVE_FEED_SIZE - 1)
-                .execute()
-            )
-
-    async def run_live_feed(self, publish: Callable[[str], Awaitable[None]]) -> None:
-        """Publish this instance's newest bets as `bets.live`, at most once a second."""
-        while True:
-            await asyncio.sleep(LIVE_FEED_INTERVAL_S)
-            if not self._live_new:
-                continue
-            newest = list(self._live)
-            fresh, self._live_new = newest[: self._live_new], 0
-            frame = dumps({"event": "bets.live", "data": {"bets": newest}})
-            try:
-                await publish(frame)
-                await self._remember_live(fresh)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("publishing bets.live failed")

@@ -31,8 +31,11 @@ def start_handler(rules: type[StepRules]) -> Handler:
     async def start(services: Services, connection: Connection, params: Any) -> dict[str, Any]:
         game_fields = set(rules.start_params.model_fields)
         game_params = rules.start_params.model_validate(params.model_dump(include=game_fields))
+        account = connection.account
+        assert account is not None  # these ops need auth
         return await services.stepped.start(
-            user_id_of(connection),
+            account.id,
+            account.name,
             rules.name,
             amount=params.amount,
             currency=params.currency,

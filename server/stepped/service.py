@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from games.base import payout
 from games.states import GameError, GameNotActiveError, GameState
+from server.bets.live import LiveFeed
 from server.bets.seeds import SeedPairs
 from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
@@ -87,11 +88,14 @@ class SteppedGames:
         settings: Settings,
         seeds: SeedPairs,
         rules: Mapping[str, StepRules],
+        *,
+        live: LiveFeed,
     ) -> None:
         self._redis = redis
         self._runner = runner
         self._settings = settings
         self._seeds = seeds
+        self._live = live
         self.rules = rules
         self._open = runner.script(script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS))
         self._update = runner.script(
@@ -101,9 +105,18 @@ class SteppedGames:
         self._sweeper = secrets.token_hex(8)
 
     async def start(
-        self, user_id: str, game: str, *, amount: int, currency: str, key: str, params: Params
+        self,
+        user_id: str,
+        user_name: str,
+        game: str,
+        *,
+        amount: int,
+        currency: str,
+        key: str,
+        params: Params,
     ) -> dict[str, Any]:
-        """Debit the stake and open a game; a replayed key returns that game as it is now."""
+        """Debit the stake and open a game; a replayed key returns that game as it is now.
+        `user_name` (public) names the player in the live feed when the game ends."""
         limits = self._settings.bet_limits[currency]
         if not limits.min_bet <= amount <= limits.max_bet:
             raise CroupierError(
@@ -135,7 +148,7 @@ class SteppedGames:
             return await self._replayed_start(user_id, game, json.loads(payload)["id"])
         if status != "ok":
             raise CroupierError(ErrorCode(status), payload)
-        state = json.loads(payload)
+        state = json.loads(payload) | {"name": user_name}
         rules = self.rules[game]
         played = rules.new(state, params, now_ms())
         return await self._commit(state, f"{state['id']}:0", rules, played, {"started": True})
@@ -256,6 +269,8 @@ class SteppedGames:
             raise CroupierError(ErrorCode(status), payload)
         if ended:
             reply["balance"] = json.loads(payload)["balance"]
+            if record is not None and "name" in state:
+                self._live.announce(state["name"], record)
         return reply
 
     def _reached_max_payout(self, rules: StepRules, played: Any, state: dict[str, Any]) -> bool:
