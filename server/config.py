@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     send_queue_size: Annotated[int, Field(ge=8)] = 512
     ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
 
+    # Resource limits (each instance enforces its own)
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    """Largest HTTP request body; a larger one is refused with 413 before it is read."""
+    request_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    """Time a request (headers and body) or a WebSocket handshake has to arrive whole."""
+
     # Embedded Redis and logs
     data_dir: Path = Path("data")
     appendfsync: Literal["always", "everysec"] = "always"

@@ -78,5 +78,11 @@ class ServerProcess:
             process.send_signal(sig)
         await asyncio.to_thread(process.wait, 20)
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (it must be running)."""
+        assert self._process is not None
+        return self._process.pid
+
     def log_text(self) -> str:
         return self._log_path.read_text()
