@@ -21,6 +21,7 @@ from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
 from server.http_limits import BodyLimit
 from server.services import Services
+from server.socket_cap import SocketCap
 from server.stepped import ops as stepped_ops
 from server.ws import websocket_endpoint
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(SocketCap, limit=settings.max_sockets_per_address),
         ],
         lifespan=lifespan,
     )

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     """Largest HTTP request body; a larger one is refused with 413 before it is read."""
     request_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     """Time a request (headers and body) or a WebSocket handshake has to arrive whole."""
+    max_sockets_per_address: Annotated[int, Field(ge=1)] = 50
+    """WebSockets open at once from one client address; the next is closed with 1008."""
+    unauthenticated_idle_s: Annotated[float, Field(gt=0)] = 300.0
+    """A WebSocket not signed in this long after it opened is closed with 4408."""
 
     # Embedded Redis and logs
     data_dir: Path = Path("data")

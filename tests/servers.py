@@ -42,6 +42,7 @@ class ServerProcess:
             "HOST": "127.0.0.1",
             "CROUPIER_ADMIN_TOKEN": ADMIN_TOKEN,
             "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
+            "CROUPIER_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every test connects from 127.0.0.1
             "CROUPIER_LOG_LEVEL": "warning",
         }
         for name, value in env.items():

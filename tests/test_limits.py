@@ -1,5 +1,5 @@
-"""What one client can cost a real server: request bodies, slow or half-sent requests.
-Each test performs the attack."""
+"""What one client can cost a real server: request bodies, slow or half-sent requests,
+sockets per address, sockets that never sign in. Each test performs the attack."""
 
 import asyncio
 import contextlib
@@ -7,23 +7,30 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.servers import ServerProcess
+from tests.wsclient import WsClient, new_guest
 
 T = TypeVar("T")
 TIMEOUT_S = 1
-LIMITED = {"CROUPIER_REQUEST_TIMEOUT_S": str(TIMEOUT_S)}
+SOCKETS_PER_ADDRESS = 3
+LIMITED = {
+    "CROUPIER_REQUEST_TIMEOUT_S": str(TIMEOUT_S),
+    "CROUPIER_MAX_SOCKETS_PER_ADDRESS": str(SOCKETS_PER_ADDRESS),
+    "CROUPIER_UNAUTHENTICATED_IDLE_S": str(TIMEOUT_S),
+}
 MAX_BODY_BYTES = 65_536  # the default
 BIG_BODY_BYTES = 32 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 async def limited(redis_url: str, log_dir: Path) -> AsyncIterator[ServerProcess]:
-    """A server with short timeouts."""
+    """A server with short timeouts and a small socket cap (each test uses its own address)."""
     process = await ServerProcess(log_dir, REDIS_URL=redis_url, **LIMITED).start()
     yield process
     await process.stop()
@@ -170,3 +177,91 @@ async def test_half_sent_requests_are_closed_and_health_still_answers(
             writer.close()
     for start, tail in zip(HALF_SENT * 60, tails, strict=True):
         assert tail.count(b"HTTP/1.1 200") == start.count(b"\r\n\r\n")  # only whole requests
+
+
+async def closes_by_reason(http: httpx.AsyncClient, server: ServerProcess, reason: str) -> int:
+    """croupier_ws_closed_total for `reason` (0 until the first one)."""
+    text = (await http.get(f"{server.base_url}/metrics")).text
+    prefix = f'croupier_ws_closed_total{{reason="{reason}"}} '
+    return sum(int(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
+
+
+async def admitted(url: str, **kwargs: Any) -> WsClient | None:
+    """A new socket if the server keeps it (it answers a ping), None if it closes it."""
+    client = await WsClient.open(url, **kwargs)
+    ping = asyncio.ensure_future(client.call("ping"))
+    closed = asyncio.ensure_future(client.connection.wait_closed())
+    await asyncio.wait({ping, closed}, return_when=asyncio.FIRST_COMPLETED)
+    closed.cancel()
+    if ping.done() and ping.exception() is None:
+        return client
+    ping.cancel()
+    await client.close()
+    return None
+
+
+async def test_sockets_per_address_are_capped(
+    limited: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    # The attack: one address opened 3,000 sockets, and every one got every broadcast.
+    token, _ = await new_guest(http, limited.base_url)
+    here = {"local_addr": ("127.0.0.2", 0)}
+    refused_before = await closes_by_reason(http, limited, "per_address_limit")
+    sockets = [
+        await WsClient.open(limited.ws_url, token, **here) for _ in range(SOCKETS_PER_ADDRESS)
+    ]
+    try:
+        refused = await WsClient.open(limited.ws_url, **here)
+        async with asyncio.timeout(10):
+            await refused.connection.wait_closed()
+        assert refused.connection.close_code == 1008
+        reason = f"at most {SOCKETS_PER_ADDRESS} sockets per client address"
+        assert refused.connection.close_reason == reason
+        assert await closes_by_reason(http, limited, "per_address_limit") == refused_before + 1
+        elsewhere = await WsClient.open(limited.ws_url, token, local_addr=("127.0.0.3", 0))
+        sockets.append(elsewhere)
+        assert await elsewhere.request("ping")
+        for socket in sockets[:SOCKETS_PER_ADDRESS]:  # still open
+            assert await socket.request("ping")
+        await sockets.pop(0).close()
+        async with asyncio.timeout(10):  # the slot is free once the server saw the close
+            while (again := await admitted(limited.ws_url, **here)) is None:
+                await asyncio.sleep(0.05)
+        sockets.append(again)
+    finally:
+        for socket in sockets:
+            await socket.close()
+
+
+async def test_a_socket_that_does_not_sign_in_is_closed(
+    limited: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    # The attack: signed-out sockets stayed open for ever (3,000 of them after
+    # 120 s, a quarter of a core in broadcasts). Pings do not keep one open.
+    token, _ = await new_guest(http, limited.base_url)
+    here = {"local_addr": ("127.0.0.4", 0)}
+    idle_before = await closes_by_reason(http, limited, "signed_out_idle")
+    signed_in = await WsClient.open(limited.ws_url, token, **here)
+    signs_in_later = await WsClient.open(limited.ws_url, **here)
+    anonymous = await WsClient.open(limited.ws_url, **here)
+
+    async def keep_pinging() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await anonymous.send_raw(json.dumps({"op": "ping"}))
+                await asyncio.sleep(0.1)
+
+    pinging = asyncio.create_task(keep_pinging())
+    try:
+        await signs_in_later.request("auth", token=token)
+        async with asyncio.timeout(TIMEOUT_S + 9):
+            await anonymous.connection.wait_closed()
+        assert anonymous.connection.close_code == 4408
+        assert await closes_by_reason(http, limited, "signed_out_idle") == idle_before + 1
+        await asyncio.sleep(TIMEOUT_S / 2)  # past the limit for all three
+        assert await signed_in.request("ping")
+        assert await signs_in_later.request("ping")
+    finally:
+        pinging.cancel()
+        for client in (signed_in, signs_in_later, anonymous):
+            await client.close()
