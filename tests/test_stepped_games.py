@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from games.base import payout
 from games.fairness import floats
-from games.hilo import MAX_CARDS, Guess, step_multiplier
+from games.hilo import MAX_CARDS, Guess, card_from_float, step_multiplier
 from games.mines import mine_positions, payout_multiplier
 from games.states import floor_decimal
 from server.audit import audit_user
@@ -278,6 +278,31 @@ async def test_hilo_skips_end_at_the_card_limit(
     assert checked["outcome"] == {"cards": ended["state"]["cards"]}
     audit = await audit_user(redis, user_id)
     assert audit.ok and audit.open_bets == [], audit.problems
+
+
+async def test_a_hilo_game_stored_by_the_previous_version_plays_on(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    # A game in progress while the server is upgraded: its record lists the moves only.
+    user_id = account[1]["id"]
+    await player.request("hilo.start", amount=300, currency="PLAY", key="h-upgrade")
+    for _ in range(3):
+        played = await player.request("hilo.guess", guess="skip")
+    state = await secret_state(redis, user_id, "hilo")
+    old = {key: state["record"][key] for key in ("server_seed", "client_seed", "nonce", "state")}
+    await redis.hset(
+        UserKeys(user_id).games,
+        "hilo",
+        json.dumps({**state, "record": {**old, "guesses": ["skip"] * 3}}),
+    )
+    resumed = await player.request("hilo.active")
+    assert resumed["state"] == played["state"]
+    moved = await player.request("hilo.guess", guess="skip")
+    drawn = floats(state["server_seed"], state["client_seed"], state["nonce"], 5)
+    assert moved["state"]["cards"][:4] == played["state"]["cards"]
+    assert moved["result"]["card"] == card_from_float(drawn[4]).label
+    stored = (await secret_state(redis, user_id, "hilo"))["record"]
+    assert len(stored["cards"]) == 5  # written back in the current format
 
 
 async def answer_right(client: WsClient, redis: Redis, user_id: str) -> dict[str, Any]:
