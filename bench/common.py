@@ -100,6 +100,8 @@ def croupier_server(
         "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
         "CROUPIER_RATE_LIMIT_PER_S": "1000000",
         "CROUPIER_RATE_LIMIT_BURST": "1000000",
+        "CROUPIER_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every bench client is on 127.0.0.1
+        "CROUPIER_UNAUTHENTICATED_IDLE_S": "86400",  # the fan-out bench's sockets never sign in
         **env,
     }
     base = f"http://127.0.0.1:{port}"

@@ -21,14 +21,18 @@ def round_digest(server_seed: str, client_seed: str, nonce: int, round_: int) ->
     return hmac.new(server_seed.encode(), message, hashlib.sha256).digest()
 
 
-def iter_floats(server_seed: str, client_seed: str, nonce: int) -> Iterator[float]:
-    """Endless stream of the bet's floats in [0, 1), in generator order."""
-    round_ = 0
+def iter_floats(server_seed: str, client_seed: str, nonce: int, start: int = 0) -> Iterator[float]:
+    """Endless stream of the bet's floats in [0, 1), in generator order, from float `start` on.
+
+    Starting later computes no earlier round: float i comes from round i // 8.
+    """
+    round_, skipped = divmod(start, FLOATS_PER_ROUND)
     while True:
         digest = round_digest(server_seed, client_seed, nonce, round_)
-        for offset in range(0, 32, 4):
+        for offset in range(4 * skipped, 32, 4):
             # Exactly b0/256 + b1/256**2 + b2/256**3 + b3/256**4 (32 bits fit a double).
             yield int.from_bytes(digest[offset : offset + 4], "big") / _TWO_POW_32
+        skipped = 0
         round_ += 1
 
 

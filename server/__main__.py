@@ -11,6 +11,7 @@ import uvicorn
 from server.app import create_app
 from server.audit import audit_command
 from server.config import Settings
+from server.request_deadline import request_deadline_protocol
 
 
 def serve() -> None:
@@ -25,6 +26,7 @@ def serve() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        http=request_deadline_protocol(settings.request_timeout_s),
         ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
         ws_ping_interval=settings.ping_interval_s,
         ws_ping_timeout=settings.ping_interval_s,

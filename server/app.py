@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -18,7 +19,9 @@ from server.crash import ops as crash_ops
 from server.crash.http import routes as crash_routes
 from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
+from server.http_limits import BodyLimit
 from server.services import Services
+from server.socket_cap import SocketCap
 from server.stepped import ops as stepped_ops
 from server.upgrade import upgrade_open_bets
 from server.ws import websocket_endpoint
@@ -77,6 +80,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *crash_routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
+        ],
+        middleware=[
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(SocketCap, limit=settings.max_sockets_per_address),
         ],
         lifespan=lifespan,
     )

@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     send_queue_size: Annotated[int, Field(ge=8)] = 512
     ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
 
+    # Resource limits (each instance enforces its own)
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    """Largest HTTP request body; a larger one is refused with 413 before it is read."""
+    request_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    """Time a request (headers and body) or a WebSocket handshake has to arrive whole."""
+    max_sockets_per_address: Annotated[int, Field(ge=1)] = 50
+    """WebSockets open at once from one client address; the next is closed with 1008."""
+    unauthenticated_idle_s: Annotated[float, Field(gt=0)] = 300.0
+    """A WebSocket not signed in this long after it opened is closed with 4408."""
+
     # Embedded Redis and logs
     data_dir: Path = Path("data")
     appendfsync: Literal["always", "everysec"] = "always"

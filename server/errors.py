@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     GAME_NOT_ACTIVE = "GAME_NOT_ACTIVE"
     RATE_LIMITED = "RATE_LIMITED"
     FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
     BUSY = "BUSY"
     ROUND_CLOSED = "ROUND_CLOSED"
     ALREADY_BET = "ALREADY_BET"
@@ -50,6 +51,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.GAME_NOT_ACTIVE: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.FRAME_TOO_LARGE: 413,
+    ErrorCode.BODY_TOO_LARGE: 413,
     ErrorCode.BUSY: 503,
     ErrorCode.ROUND_CLOSED: 409,
     ErrorCode.ALREADY_BET: 409,

@@ -5,7 +5,8 @@ the rate limit answer RATE_LIMITED, and a client that keeps flooding (as many
 refused frames as the burst, with no quiet second between them) is closed
 with 1008. Requests run
 concurrently (at most MAX_IN_FLIGHT per socket) except `inline` ops such as
-`auth`, which finish before the next frame is read.
+`auth`, which finish before the next frame is read. A socket still signed out
+`unauthenticated_idle_s` after it opened is closed with 4408, whatever it sent.
 """
 
 import asyncio
@@ -19,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server.errors import CroupierError, ErrorCode
 from server.ops import OPS, Op, authenticate
 from server.protocol import dumps, parse_json_object, parse_params, take_request_id
-from server.realtime.connection import CLOSE_POLICY, Connection
+from server.realtime.connection import CLOSE_NOT_SIGNED_IN, CLOSE_POLICY, Connection
 from server.realtime.ratelimit import TokenBucket
 from server.services import Services
 
@@ -69,6 +70,9 @@ class Session:
         services.metrics.ws_connections += 1
         services.hub.join(self.connection)
         self.connection.start()
+        sign_in = asyncio.get_running_loop().call_later(
+            services.settings.unauthenticated_idle_s, self._close_if_signed_out
+        )
         try:
             for greet in services.greeters:
                 await greet(self.connection)
@@ -77,12 +81,18 @@ class Session:
         except WebSocketDisconnect:
             pass
         finally:
+            sign_in.cancel()
             services.metrics.ws_connections -= 1
             for task in self._tasks:
                 task.cancel()
             await services.hub.leave(self.connection)
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.connection.stop()
+
+    def _close_if_signed_out(self) -> None:
+        if self.connection.account is None:
+            self.services.metrics.ws_closed["signed_out_idle"] += 1
+            self.connection.close(CLOSE_NOT_SIGNED_IN, "not signed in")
 
     async def _receive_loop(self) -> None:
         websocket = self.connection.websocket

@@ -42,6 +42,7 @@ class ServerProcess:
             "HOST": "127.0.0.1",
             "CROUPIER_ADMIN_TOKEN": ADMIN_TOKEN,
             "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
+            "CROUPIER_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every test connects from 127.0.0.1
             "CROUPIER_LOG_LEVEL": "warning",
         }
         for name, value in env.items():
@@ -77,6 +78,12 @@ class ServerProcess:
         if process.poll() is None:
             process.send_signal(sig)
         await asyncio.to_thread(process.wait, 20)
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (it must be running)."""
+        assert self._process is not None
+        return self._process.pid
 
     def log_text(self) -> str:
         return self._log_path.read_text()

@@ -1,4 +1,4 @@
-"""Hilo: card draws, exact step odds and EV, the game state machine."""
+"""Hilo: card draws, exact step odds and EV, the game state machine, its stored form."""
 
 import hashlib
 import hmac
@@ -10,7 +10,9 @@ from math import floor
 import pytest
 from pydantic import ValidationError
 
+import games.fairness
 from games.hilo import (
+    MAX_CARDS,
     Card,
     Guess,
     GuessResult,
@@ -212,11 +214,100 @@ def test_view_and_corrupt_records() -> None:
     assert view["multiplier"] == "1.0000"
     assert SERVER_SEED not in json.dumps(view)
     record = game.to_dict()
+    for corrupt in (
+        {"guesses": ["higher"]},
+        {"nonce": -1},
+        {"cards": record["cards"][:1]},  # one card per guess plus the start card
+        {"cards": [0, 52]},
+        {"multiplier": "0"},
+        {"multiplier": "many"},
+        {"extra": 1},
+    ):
+        with pytest.raises(ValidationError):
+            HiloGame.from_dict({**record, **corrupt})
+
+
+def skipped(nonce: int, moves: int) -> HiloGame:
+    game = HiloGame(SERVER_SEED, CLIENT_SEED, nonce)
+    for _ in range(moves):
+        game.guess(Guess.SKIP)
+    return game
+
+
+def test_a_move_costs_one_round_at_any_point_of_a_game(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The attack: one guest sending skips as fast as the rate limit allows made
+    # every move replay (and every reply list) the whole game, slowing everyone.
+    # Loading a stored game and moving once now computes at most one HMAC round
+    # (the one holding the next card), at any length of game.
+    expected = stake_cards(4, MAX_CARDS)
+    rounds: list[int] = []
+    real_digest = games.fairness.round_digest
+
+    def counting_digest(server_seed: str, client_seed: str, nonce: int, round_: int) -> bytes:
+        rounds.append(round_)
+        return real_digest(server_seed, client_seed, nonce, round_)
+
+    for moves in range(MAX_CARDS - 1):
+        record = json.loads(json.dumps(skipped(4, moves).to_dict()))
+        rounds.clear()
+        monkeypatch.setattr(games.fairness, "round_digest", counting_digest)
+        step = HiloGame.from_dict(record).guess(Guess.SKIP)
+        monkeypatch.undo()
+        assert rounds == [(moves + 1) // 8], moves  # float moves + 1 lies in that round
+        assert step.card.label == expected[moves + 1]
+
+
+def test_the_last_card_ends_the_game_as_a_cashout() -> None:
+    # Only skips: the game ends at MAX_CARDS and pays the stake back (multiplier 1).
+    game = skipped(5, MAX_CARDS - 2)
+    assert game.state is GameState.ACTIVE and not game.can_cashout
+    step = game.guess(Guess.SKIP)
+    assert step.result is GuessResult.SKIPPED and len(game.cards) == MAX_CARDS
+    assert game.state is GameState.CASHED and game.payout_multiplier == 1
+    assert [card.label for card in game.cards] == stake_cards(5, MAX_CARDS)
+    with pytest.raises(GameNotActiveError):
+        game.guess(Guess.SKIP)
+    assert round_trip(game).to_dict() == game.to_dict()
+
+    # A right guess on the last card: cashed at the multiplier it reached.
+    labels = stake_cards(1, MAX_CARDS)
+    game = skipped(1, MAX_CARDS - 2)
+    guess = winning(labels[-2], labels[-1])
+    assert game.guess(guess).result is GuessResult.CORRECT
+    assert game.state is GameState.CASHED
+    assert game.multiplier == step_multiplier(guess, rank_of(labels[-2]))
+
+
+def moves_only(game: HiloGame) -> dict[str, object]:
+    """The record as versions before MAX_CARDS stored it: seeds, state and moves."""
+    record = game.to_dict()
+    return {key: record[key] for key in ("server_seed", "client_seed", "nonce", "state", "guesses")}
+
+
+def test_records_of_the_moves_only_format_still_load() -> None:
+    # A game in progress while the server is upgraded keeps its cards and multiplier.
+    labels = stake_cards(1, 4)
+    game = HiloGame(SERVER_SEED, CLIENT_SEED, 1)
+    game.guess(Guess.SKIP)
+    game.guess(winning(labels[1], labels[2]))
+    old = HiloGame.from_dict(moves_only(game))
+    assert old.to_dict() == game.to_dict()
+    assert old.guess(winning(labels[2], labels[3])).card.label == labels[3]
+    assert old.correct_guesses == 2
+
+    # One stored past MAX_CARDS loads as it was; its next move ends it.
+    long_game = moves_only(skipped(2, MAX_CARDS - 2))
+    long_game["guesses"] = ["skip"] * (MAX_CARDS + 10)
+    loaded = HiloGame.from_dict(long_game)
+    assert loaded.state is GameState.ACTIVE and len(loaded.cards) == MAX_CARDS + 11
+    loaded.guess(Guess.SKIP)
+    assert loaded.state is GameState.CASHED
+    assert [card.label for card in loaded.cards] == stake_cards(2, MAX_CARDS + 12)
+
+    record = moves_only(skipped(0, 1))
     with pytest.raises(InvalidActionError, match="nothing"):
         HiloGame.from_dict({**record, "state": "cashed"})
     with pytest.raises(ValueError, match="record says lost"):
         HiloGame.from_dict({**record, "state": "lost"})
     with pytest.raises(ValidationError):
         HiloGame.from_dict({**record, "guesses": ["higher"]})
-    with pytest.raises(ValidationError):
-        HiloGame.from_dict({**record, "nonce": -1})

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from games.base import payout
 from games.fairness import floats
-from games.hilo import Guess, step_multiplier
+from games.hilo import MAX_CARDS, Guess, card_from_float, step_multiplier
 from games.mines import mine_positions, payout_multiplier
 from games.states import floor_decimal
 from server.audit import audit_user
@@ -248,6 +248,63 @@ async def test_hilo_cashout_needs_a_correct_guess(player: WsClient) -> None:
     assert bad["error"]["code"] == "BAD_REQUEST" and bad["error"]["field"] == "guess"
 
 
+async def test_hilo_skips_end_at_the_card_limit(
+    player: WsClient,
+    account: tuple[str, dict[str, Any]],
+    redis: Redis,
+    server: ServerProcess,
+    http: httpx.AsyncClient,
+) -> None:
+    # The attack: skips (no risk, allowed by the rate limit) made a game, its
+    # stored record and every reply grow without end. A game now draws at most
+    # MAX_CARDS cards; the last one cashes out (the stake back after only skips).
+    user_id = account[1]["id"]
+    await player.request("hilo.start", amount=700, currency="PLAY", key="h-limit")
+    state = await secret_state(redis, user_id, "hilo")
+    for _ in range(MAX_CARDS - 2):
+        reply = await player.call("hilo.guess", guess="skip")
+        assert reply["data"]["state"]["state"] == "active"
+    stored = await redis.hget(UserKeys(user_id).games, "hilo")
+    assert len(stored) < 4_096
+    last = await player.call("hilo.guess", guess="skip")
+    assert len(json.dumps(last)) < 4_096
+    ended = last["data"]
+    assert ended["result"]["result"] == "skipped" and ended["result"]["card_limit"] is True
+    assert ended["state"]["state"] == "cashed" and len(ended["state"]["cards"]) == MAX_CARDS
+    assert ended["bet"]["payout"] == 700 and ended["balance"] == 100_000
+    more = await player.call("hilo.guess", guess="skip")
+    assert more["error"]["code"] == "GAME_NOT_ACTIVE"
+    checked = await verify(http, server, state, "hilo", cards=MAX_CARDS)
+    assert checked["outcome"] == {"cards": ended["state"]["cards"]}
+    audit = await audit_user(redis, user_id)
+    assert audit.ok and audit.open_bets == [], audit.problems
+
+
+async def test_a_hilo_game_stored_by_the_previous_version_plays_on(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis
+) -> None:
+    # A game in progress while the server is upgraded: its record lists the moves only.
+    user_id = account[1]["id"]
+    await player.request("hilo.start", amount=300, currency="PLAY", key="h-upgrade")
+    for _ in range(3):
+        played = await player.request("hilo.guess", guess="skip")
+    state = await secret_state(redis, user_id, "hilo")
+    old = {key: state["record"][key] for key in ("server_seed", "client_seed", "nonce", "state")}
+    await redis.hset(
+        UserKeys(user_id).games,
+        "hilo",
+        json.dumps({**state, "record": {**old, "guesses": ["skip"] * 3}}),
+    )
+    resumed = await player.request("hilo.active")
+    assert resumed["state"] == played["state"]
+    moved = await player.request("hilo.guess", guess="skip")
+    drawn = floats(state["server_seed"], state["client_seed"], state["nonce"], 5)
+    assert moved["state"]["cards"][:4] == played["state"]["cards"]
+    assert moved["result"]["card"] == card_from_float(drawn[4]).label
+    stored = (await secret_state(redis, user_id, "hilo"))["record"]
+    assert len(stored["cards"]) == 5  # written back in the current format
+
+
 async def answer_right(client: WsClient, redis: Redis, user_id: str) -> dict[str, Any]:
     record = (await secret_state(redis, user_id, "quiz"))["record"]
     item = record["plan"][record["streak"]]
@@ -352,7 +409,7 @@ async def test_verify_recomputes_what_the_seeds_decided_in_each_step_game(
 
 @pytest.mark.parametrize(
     ("game", "params", "field"),
-    [("mines", {"mines": 25}, "params.mines"), ("hilo", {"cards": 53}, "params.cards"),
+    [("mines", {"mines": 25}, "params.mines"), ("hilo", {"cards": MAX_CARDS + 1}, "params.cards"),
      ("quiz", {"extra": 1}, "params.extra")],
 )  # fmt: skip
 async def test_verify_refuses_bad_step_game_params(

@@ -31,6 +31,8 @@ CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN = 1013
+CLOSE_NOT_SIGNED_IN = 4408
+"""Private-use code: the socket did not sign in within CROUPIER_UNAUTHENTICATED_IDLE_S."""
 FLUSH_TIMEOUT_S = 5.0
 """How long a graceful close may wait for queued frames to drain."""
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, StrictInt
 
 from games.base import JsonValue
 from games.fairness import floats
-from games.hilo import Guess, HiloGame
+from games.hilo import MAX_CARDS, HiloGame, card_from_float
 from games.mines import TILES, MinesGame
 from games.quiz import DEFAULT_CONFIG, Question, QuizConfig, QuizGame, plan_questions
 from games.states import GameState
@@ -29,7 +29,7 @@ class MinesStart(Params):
 
 
 class HiloVerifyParams(Params):
-    cards: Annotated[StrictInt, Field(ge=1, le=52)] = 13
+    cards: Annotated[StrictInt, Field(ge=1, le=MAX_CARDS)] = 13
 
 
 class RevealParams(Params):
@@ -159,10 +159,8 @@ class HiloRules:
         self, server_seed: str, client_seed: str, nonce: int, params: BaseModel
     ) -> dict[str, JsonValue]:
         assert isinstance(params, HiloVerifyParams)
-        game = HiloGame(server_seed, client_seed, nonce)
-        for _ in range(params.cards - 1):  # each move, skips included, draws the next card
-            game.guess(Guess.SKIP)
-        return {"cards": [card.label for card in game.cards]}
+        drawn = floats(server_seed, client_seed, nonce, params.cards)  # one card per float
+        return {"cards": [card_from_float(value).label for value in drawn]}
 
     def new(self, bet: Seeds, params: Params, now_ms: int) -> HiloGame:
         return HiloGame(bet["server_seed"], bet["client_seed"], bet["nonce"])
@@ -173,7 +171,14 @@ class HiloRules:
     def act(self, game: HiloGame, action: str, params: Params, now_ms: int) -> dict[str, JsonValue]:
         assert isinstance(params, GuessParams)
         step = game.guess(params.guess)
-        return {"guess": params.guess, "card": step.card.label, "result": step.result.value}
+        result: dict[str, JsonValue] = {
+            "guess": params.guess,
+            "card": step.card.label,
+            "result": step.result.value,
+        }
+        if game.state is GameState.CASHED:  # only the last card a game may draw cashes out
+            result["card_limit"] = True
+        return result
 
     def cashout(self, game: HiloGame, now_ms: int) -> None:
         game.cashout()
