@@ -29,6 +29,7 @@ from server.bets.outcome import parse_game_params, play
 from server.bets.seeds import SeedPairs
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
+from server.logs import LogThrottle
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
 from server.realtime.connection import Connection
 from server.redis_scripts import ScriptRunner
@@ -36,6 +37,7 @@ from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
 log = logging.getLogger(__name__)
+_failures = LogThrottle(log)
 
 _HERE = Path(__file__).parent
 OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
@@ -286,8 +288,8 @@ class BetService:
                     log.warning("settled %d bets left open by a stopped process", count)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("bet recovery sweep failed; retrying")
+            except Exception as error:
+                _failures.failure("bet recovery sweep", error)
             await asyncio.sleep(RECOVERY_INTERVAL_S)
 
     async def greet(self, connection: Connection) -> None:
@@ -318,5 +320,5 @@ class BetService:
                 await self._remember_live(fresh)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("publishing bets.live failed")
+            except Exception as error:
+                _failures.failure("publishing bets.live", error)

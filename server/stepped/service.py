@@ -25,6 +25,7 @@ from server.bets.seeds import SeedPairs
 from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
+from server.logs import LogThrottle
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
 from server.stepped.rules import StepRules, state_of
@@ -32,6 +33,7 @@ from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
 log = logging.getLogger(__name__)
+_failures = LogThrottle(log)
 
 _HERE = Path(__file__).parent
 CAS_ATTEMPTS = 20
@@ -256,8 +258,8 @@ class SteppedGames:
                 await self.expire_overdue()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("game expiry sweep failed; retrying")
+            except Exception as error:
+                _failures.failure("game expiry sweep", error)
 
 
 class _ConflictError(Exception):
