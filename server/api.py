@@ -218,7 +218,10 @@ async def _adjust(request: Request, credit: bool) -> Response:
     """An admin credit or debit (ledger type `adjust`), under the admin's own key space."""
     require_admin(request)
     adjustment = await json_body(request, Adjustment)
-    wallet = services_of(request).wallet
+    services = services_of(request)
+    if await services.accounts.get(adjustment.user) is None:  # else a wallet appears for it
+        raise CroupierError(ErrorCode.NOT_FOUND, "no such user", "user")
+    wallet = services.wallet
     move = wallet.credit if credit else wallet.debit
     movement = await move(
         adjustment.user,

@@ -97,6 +97,8 @@ class Session:
             await self._handle_frame(text)
 
     async def _handle_frame(self, text: str) -> None:
+        if self.connection.closing:
+            return  # e.g. its session just ended: nothing more runs on this socket
         settings = self.services.settings
         if not self._bucket.take():
             now = time.monotonic()
