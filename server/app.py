@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -18,8 +20,11 @@ from server.crash import ops as crash_ops
 from server.crash.http import routes as crash_routes
 from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
+from server.http_errors import CatchAll, http_exception
+from server.logs import redact
 from server.services import Services
 from server.stepped import ops as stepped_ops
+from server.web_security import WebSecurity
 from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
@@ -54,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             asyncio.create_task(services.stepped.run_expiry(), name="game-expiry"),
         ]
-        log.info("croupier ready on redis %s", url)
+        log.info("croupier ready on redis %s", redact(url))
         try:
             yield
         finally:
@@ -77,5 +82,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],
+        middleware=[
+            Middleware(WebSecurity, allowed_origins=settings.allowed_origins),
+            Middleware(CatchAll),
+        ],
+        exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )
