@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 from starlette.routing import Route
@@ -36,7 +36,6 @@ FUZZ = settings(
     max_examples=150,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 DOCUMENTED_ERRORS = {code.value for code in ErrorCode} - {ErrorCode.INTERNAL.value}
 FIELDS = sorted({name for op in OPS.values() for name in op.params.model_fields})

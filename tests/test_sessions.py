@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 from websockets.exceptions import ConnectionClosed
 
 import server.auth
@@ -232,7 +233,7 @@ async def test_a_registration_that_fails_halfway_leaves_the_name_free(
     wallet = Wallet(write_limited_redis, WalletScripts.register(runner), 86_400 * 2)
     failing = Accounts(write_limited_redis, wallet, settings)
     name = f"u_{secrets.token_hex(6)}"
-    with pytest.raises(Exception):  # noqa: B017 (Redis refuses the account's keys)
+    with pytest.raises(ResponseError):  # NOPERM: Redis refuses the account's keys
         await failing.register(name, "correct horse")
     assert not await redis.hexists(USERNAMES_KEY, name.lower())
     account, _ = await accounts.register(name, "correct horse")
