@@ -31,6 +31,9 @@ def serve() -> None:
         ws_ping_interval=settings.ping_interval_s,
         ws_ping_timeout=settings.ping_interval_s,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: only from listed proxies here.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         lifespan="on",
     )
 

@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.auth import Account
-from server.errors import HTTP_STATUS, CroupierError, ErrorCode
+from server.errors import CroupierError, ErrorCode
+from server.http_errors import error_response
 from server.ops import TransactionsParams
 from server.protocol import (
     Amount,
@@ -22,8 +23,9 @@ from server.protocol import (
     parse_json_object,
     parse_params,
 )
+from server.readiness import not_ready_reason
 from server.services import Services
-from server.ws import SESSION_COOKIE
+from server.web_security import SESSION_COOKIE
 
 P = TypeVar("P", bound=Params)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -55,7 +57,7 @@ def handles_errors(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except CroupierError as error:
-            return JSONResponse({"error": error.to_dict()}, status_code=HTTP_STATUS[error.code])
+            return error_response(error)
 
     return wrapper
 
@@ -87,8 +89,9 @@ def query(request: Request, model: type[P], int_fields: tuple[str, ...] = ()) ->
     """Query parameters validated by `model`; digit strings of `int_fields` become ints."""
     data: dict[str, Any] = dict(request.query_params)
     for name in int_fields:
-        if name in data and data[name].isdigit() and len(data[name]) <= 16:
-            data[name] = int(data[name])
+        value = data.get(name)
+        if value is not None and value.isascii() and value.isdigit() and len(value) <= 16:
+            data[name] = int(value)
     return parse_params(model, data, services_of(request).validation_context)
 
 
@@ -218,7 +221,10 @@ async def _adjust(request: Request, credit: bool) -> Response:
     """An admin credit or debit (ledger type `adjust`), under the admin's own key space."""
     require_admin(request)
     adjustment = await json_body(request, Adjustment)
-    wallet = services_of(request).wallet
+    services = services_of(request)
+    if await services.accounts.get(adjustment.user) is None:  # else a wallet appears for it
+        raise CroupierError(ErrorCode.NOT_FOUND, "no such user", "user")
+    wallet = services.wallet
     move = wallet.credit if credit else wallet.debit
     movement = await move(
         adjustment.user,
@@ -249,12 +255,10 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     services = services_of(request)
-    try:  # both ways this process talks to Redis: the pool and the script connection
-        await services.redis.ping()
-        await services.runner.execute("PING")
-    except Exception as error:  # any failure means not ready
-        return JSONResponse({"ok": False, "error": str(error)}, status_code=503)
-    return JSONResponse({"ok": True})
+    reason = await not_ready_reason(services.redis, services.runner)
+    if reason is not None:
+        return JSONResponse({"ready": False, "reason": reason}, status_code=503)
+    return JSONResponse({"ready": True})
 
 
 async def metrics(request: Request) -> Response:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -19,11 +20,14 @@ from server.crash import ops as crash_ops
 from server.crash.http import routes as crash_routes
 from server.crash.service import CrashService
 from server.embedded_redis import EmbeddedRedis
+from server.http_errors import CatchAll, http_exception
 from server.http_limits import BodyLimit
+from server.logs import redact
 from server.services import Services
 from server.socket_cap import SocketCap
 from server.stepped import ops as stepped_ops
 from server.upgrade import upgrade_open_bets
+from server.web_security import WebSecurity
 from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             asyncio.create_task(services.stepped.run_expiry(), name="game-expiry"),
         ]
-        log.info("croupier ready on redis %s", url)
+        log.info("croupier ready on redis %s", redact(url))
         try:
             yield
         finally:
@@ -82,8 +86,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],
         middleware=[
+            Middleware(WebSecurity, allowed_origins=settings.allowed_origins),
+            Middleware(CatchAll),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(SocketCap, limit=settings.max_sockets_per_address),
         ],
+        exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )

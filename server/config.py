@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     session_ttl_s: Annotated[int, Field(ge=60)] = 7 * 86_400
     cookie_secure: bool = False
     login_attempts_per_minute: Annotated[int, Field(ge=1)] = 20
+    login_failures_per_account: Annotated[int, Field(ge=1)] = 10
+    """Login attempts on one username without a success before it is throttled..."""
+    login_failure_window_s: Annotated[int, Field(ge=1)] = 900
+    """...for this long after the first of them."""
+    trusted_proxies: list[str] = []
+    """Addresses or networks of reverse proxies whose X-Forwarded-For is believed."""
 
     # WebSocket
     allowed_origins: list[str] = []

@@ -69,16 +69,15 @@ def account_data(services: Services, connection: Connection) -> dict[str, Any]:
 
 
 async def authenticate(services: Services, connection: Connection, token: str | None) -> bool:
-    """Bind the socket to the token's account, subscribe it, send its balances."""
-    account = await services.accounts.resolve(token)
-    if account is None:
+    """Bind the socket to the token's account and session, subscribe it, send its balances."""
+    signed_in = await services.accounts.resolve_session(token)
+    if signed_in is None:
         return False
+    account, session = signed_in
     if connection.account is not None and connection.account.id != account.id:
         raise CroupierError(ErrorCode.FORBIDDEN, "this socket is signed in as another user")
-    first_time = connection.account is None
     connection.account = account
-    if first_time:
-        await services.hub.attach(connection, account.id)
+    await services.hub.attach(connection, session)
     for frame in balance_frames(await services.wallet.balances(account.id)):
         connection.send(frame)
     return True

@@ -13,33 +13,24 @@ import asyncio
 import logging
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.errors import CroupierError, ErrorCode
+from server.logs import LogThrottle
 from server.ops import OPS, Op, authenticate
 from server.protocol import dumps, parse_json_object, parse_params, take_request_id
 from server.realtime.connection import CLOSE_NOT_SIGNED_IN, CLOSE_POLICY, Connection
 from server.realtime.ratelimit import TokenBucket
 from server.services import Services
+from server.web_security import SESSION_COOKIE, origin_allowed
 
 log = logging.getLogger(__name__)
+_failures = LogThrottle(log)
 
-SESSION_COOKIE = "croupier_session"
 MAX_IN_FLIGHT = 32
 FLOOD_QUIET_S = 1.0
 """Rate-limited frames count towards a flood until the client keeps quiet this long."""
-
-
-def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """Browsers send Origin: it must be listed, or match the Host when none are."""
-    origin = websocket.headers.get("origin")
-    if origin is None or "*" in allowed:
-        return True
-    if allowed:
-        return origin.rstrip("/") in {entry.rstrip("/") for entry in allowed}
-    return urlsplit(origin).netloc == websocket.headers.get("host")
 
 
 def reply_error(request_id: Any, error: CroupierError) -> str:
@@ -62,7 +53,8 @@ class Session:
     async def run(self) -> None:
         websocket = self.connection.websocket
         services = self.services
-        if not origin_allowed(websocket, services.settings.allowed_origins):
+        origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+        if not origin_allowed(origin, host, services.settings.allowed_origins):
             services.metrics.ws_closed["origin"] += 1
             await websocket.close(CLOSE_POLICY)
             return
@@ -107,6 +99,8 @@ class Session:
             await self._handle_frame(text)
 
     async def _handle_frame(self, text: str) -> None:
+        if self.connection.closing:
+            return  # e.g. its session just ended: nothing more runs on this socket
         settings = self.services.settings
         if not self._bucket.take():
             now = time.monotonic()
@@ -114,18 +108,15 @@ class Session:
                 self._flooded = 0
             self._last_refusal = now
             self._flooded += 1
-            self._refuse(CroupierError(ErrorCode.RATE_LIMITED, "too many messages, slow down"))
+            limited = CroupierError(ErrorCode.RATE_LIMITED, "too many messages, slow down")
+            self._refuse(limited, self._request_id_of(text))
             if self._flooded >= settings.rate_limit_burst:
                 self.services.metrics.ws_closed["flood"] += 1
                 self.connection.close(CLOSE_POLICY, "rate limit exceeded")
             return
         request_id = None
         try:
-            limit = settings.max_frame_bytes
-            if len(text) > limit // 4 and len(text.encode()) > limit:
-                raise CroupierError(
-                    ErrorCode.FRAME_TOO_LARGE, f"frames are limited to {limit} bytes"
-                )
+            self._check_size(text)
             request = parse_json_object(text)
             request_id = take_request_id(request)
             op_name, op = self._route(request)
@@ -139,6 +130,19 @@ class Session:
         task = asyncio.create_task(self._execute(op_name, request_id, op, request))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+
+    def _check_size(self, text: str) -> None:
+        limit = self.services.settings.max_frame_bytes
+        if len(text) > limit // 4 and len(text.encode()) > limit:
+            raise CroupierError(ErrorCode.FRAME_TOO_LARGE, f"frames are limited to {limit} bytes")
+
+    def _request_id_of(self, text: str) -> Any:
+        """The id of a frame that is refused before it is read, if it has a valid one."""
+        try:
+            self._check_size(text)
+            return take_request_id(parse_json_object(text))
+        except CroupierError:
+            return None
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -168,8 +172,8 @@ class Session:
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("op %s failed", op_name)
+        except Exception as error:
+            _failures.failure(f"op {op_name}", error)
             services.metrics.request(op_name, ErrorCode.INTERNAL.value)
             internal = CroupierError(ErrorCode.INTERNAL, "internal error; retry with the same key")
             self.connection.send(reply_error(request_id, internal))

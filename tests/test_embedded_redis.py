@@ -96,7 +96,7 @@ async def test_a_server_is_unready_while_its_redis_is_down_and_recovers_after(
         token, user = await new_guest(http, server.base_url)
         await redis_server.stop()
         down = await http.get(f"{server.base_url}/readyz")
-        assert down.status_code == 503 and down.json()["ok"] is False
+        assert down.status_code == 503 and down.json()["ready"] is False
         assert await redis_server.start() == url
         async with asyncio.timeout(15):
             while (await http.get(f"{server.base_url}/readyz")).status_code != 200:

@@ -80,7 +80,11 @@ async def test_bad_registrations_are_refused(
 
 
 async def test_malformed_body_is_bad_json(server: ServerProcess, http: httpx.AsyncClient) -> None:
-    response = await http.post(f"{server.base_url}/api/auth/login", content=b"{oops")
+    response = await http.post(
+        f"{server.base_url}/api/auth/login",
+        content=b"{oops",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_JSON"
 
 
@@ -193,7 +197,7 @@ async def test_credit_beyond_the_largest_balance_is_refused(
 
 async def test_health_readiness_and_metrics(server: ServerProcess, http: httpx.AsyncClient) -> None:
     assert (await http.get(f"{server.base_url}/healthz")).json() == {"ok": True}
-    assert (await http.get(f"{server.base_url}/readyz")).json() == {"ok": True}
+    assert (await http.get(f"{server.base_url}/readyz")).json() == {"ready": True}
     metrics = (await http.get(f"{server.base_url}/metrics")).text
     assert "# TYPE croupier_ws_connections gauge" in metrics
     assert "croupier_ws_requests_total" in metrics

@@ -199,6 +199,29 @@ async def test_flood_is_rate_limited_then_closed_with_1008(
     assert "RATE_LIMITED" in codes
 
 
+async def test_rate_limited_replies_echo_the_request_id(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, _ = await new_guest(http, server.base_url)
+    async with connect(server.ws_url) as socket:
+        await socket.send(json.dumps({"op": "auth", "id": "auth", "token": token}))
+        sent = 300  # past the burst of 200, short of a flood that closes the socket
+        for n in range(sent):
+            await socket.send(json.dumps({"op": "ping", "id": n}))
+        await socket.send("{not json")  # refused unread: no id to echo
+        received: list[tuple[Any, str]] = []
+        async with asyncio.timeout(10):
+            while len(received) < sent + 2:  # + auth, + the bad frame
+                message = json.loads(await socket.recv())
+                if "re" in message:
+                    code = "ok" if message["ok"] else message["error"]["code"]
+                    received.append((message["re"], code))
+    replies = dict(received)
+    assert len(replies) == len(received) and set(replies) == {"auth", None, *range(sent)}
+    assert "RATE_LIMITED" in {replies[n] for n in range(sent)}
+    assert replies[None] in {"RATE_LIMITED", "BAD_JSON"}
+
+
 async def test_foreign_origin_is_rejected(server: ServerProcess) -> None:
     with pytest.raises(InvalidStatus) as refused:
         async with connect(server.ws_url, origin="https://evil.example"):  # type: ignore[arg-type]

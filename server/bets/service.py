@@ -12,7 +12,6 @@ A bet is never half done, so nothing is left open for a sweep to recover.
 
 import asyncio
 import json
-import logging
 import time
 import weakref
 from collections import OrderedDict
@@ -35,7 +34,6 @@ from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
-log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
 OPEN_BET_HELPERS = _HERE / "_open_bet.lua"

@@ -9,6 +9,10 @@ nothing is decoded or re-encoded on the way.
 Pub/sub is at-most-once: after the listener reconnects it pushes a fresh
 balance snapshot to every local socket, and each event's version lets tabs
 drop what they have already seen.
+
+A revocation (a logout, see server/auth.py) travels on the user's channel too:
+the hub closes the sockets of that session instead of forwarding it, and after
+a reconnect it closes the sockets whose session is gone.
 """
 
 import asyncio
@@ -20,13 +24,17 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from server.auth import REVOCATION_PREFIX, SessionRef, revoked_session, session_key
+from server.logs import LogThrottle
 from server.metrics import Metrics
 from server.realtime.connection import Connection
+from server.realtime.sessions import SocketSessions
 from server.realtime.subscriber import CONFIRM_TIMEOUT_S, Subscriber
 from server.realtime.wire import encode_text
 from server.wallet import Balances, UserKeys, Wallet
 
 log = logging.getLogger(__name__)
+_failures = LogThrottle(log)
 
 PUBLIC_CHANNEL = "croupier:public"
 _MAX_BACKOFF_S = 5.0
@@ -63,6 +71,7 @@ class Hub:
         self._users: dict[str, set[Connection]] = {}
         self._everyone: set[Connection] = set()
         self._subscriptions = asyncio.Lock()
+        self._sessions = SocketSessions()
 
     @property
     def connections(self) -> Iterable[Connection]:
@@ -72,17 +81,27 @@ class Hub:
         """Receive public events on this socket."""
         self._everyone.add(connection)
 
-    async def attach(self, connection: Connection, user_id: str) -> None:
-        """Route `user_id`'s events to this socket; subscribed before it returns."""
+    async def attach(self, connection: Connection, session: SessionRef) -> None:
+        """Route the events of the socket's user to it (subscribed before this returns)
+        and end the socket with `session`; at once if the session ended meanwhile."""
+        user_id = connection.user_id
+        assert user_id is not None
         async with self._subscriptions:
             sockets = self._users.setdefault(user_id, set())
-            sockets.add(connection)
-            if len(sockets) == 1:
-                await self._subscribe(UserKeys(user_id).events)
+            if connection not in sockets:
+                sockets.add(connection)
+                if len(sockets) == 1:
+                    await self._subscribe(UserKeys(user_id).events)
+        self._sessions.add(connection, session)
+        # A logout between the token's check and now published its revocation
+        # before this socket was listed: it would be missed.
+        if not await self._redis.exists(session_key(session.id)):
+            self._sessions.end(session.id, "signed out")
 
     async def leave(self, connection: Connection) -> None:
         """Forget a closed socket; unsubscribe its user if it was the last one here."""
         self._everyone.discard(connection)
+        self._sessions.remove(connection)
         user_id = connection.user_id
         if user_id is None:
             return
@@ -134,7 +153,7 @@ class Hub:
                 reconnecting = True
                 log.warning("pub/sub connection lost (%s); reconnecting", error)
             except (RedisError, OSError, TimeoutError) as error:
-                log.warning("pub/sub (re)connect failed (%s); retrying in %.2fs", error, backoff)
+                _failures.failure("pub/sub (re)connect", error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
             finally:
@@ -148,15 +167,31 @@ class Hub:
         if channel == PUBLIC_CHANNEL:
             self.broadcast_local(data)
             return
+        if data.startswith(REVOCATION_PREFIX):
+            self._sessions.end(revoked_session(data), "signed out")
+            return
         user_id = channel[3 : channel.index("}")]  # "{u:<id>}:events"
         _send_to(self._users.get(user_id, ()), data)
 
     async def _resync(self) -> None:
+        await self._end_lost_sessions()
         for user_id, sockets in list(self._users.items()):
             frames = balance_frames(await self._wallet.balances(user_id))
             for connection in list(sockets):
                 for frame in frames:
                     connection.send(frame)
+
+    async def _end_lost_sessions(self) -> None:
+        sids = self._sessions.ids
+        if not sids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid in sids:
+                pipe.exists(session_key(sid))
+            alive = await pipe.execute()
+        for sid, exists in zip(sids, alive, strict=True):
+            if not exists:
+                self._sessions.end(sid, "signed out")
 
 
 def _send_to(connections: Iterable[Connection], text: str) -> None:

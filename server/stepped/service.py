@@ -32,6 +32,7 @@ from server.bets.seeds import SeedPairs
 from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
+from server.logs import LogThrottle
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
 from server.slots import all_slot_keys
@@ -41,6 +42,7 @@ from server.wallet.keys import GAMES_DUE
 from server.wallet.scripts import script_source
 
 log = logging.getLogger(__name__)
+_failures = LogThrottle(log)
 
 _HERE = Path(__file__).parent
 CAS_ATTEMPTS = 20
@@ -340,8 +342,8 @@ class SteppedGames:
                     await self.expire_overdue()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("game expiry sweep failed; retrying")
+            except Exception as error:
+                _failures.failure("game expiry sweep", error)
 
 
 class _ConflictError(Exception):
