@@ -34,7 +34,6 @@ from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
-
 _HERE = Path(__file__).parent
 OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
 """Lua helpers shared by every script that opens a bet (prepended after the ledger's)."""
