@@ -130,9 +130,10 @@ async def test_a_body_at_the_limit_is_served(
                "params": {"target": 50.5, "condition": "over"}}  # fmt: skip
     text = json.dumps(request).encode()
     url = f"{limited.base_url}/api/fairness/verify"
-    fits = await http.post(url, content=text.ljust(MAX_BODY_BYTES))  # JSON may end in spaces
-    assert fits.status_code == 200, fits.text
-    over = await http.post(url, content=text.ljust(MAX_BODY_BYTES + 1))
+    headers = {"Content-Type": "application/json"}
+    fits = await http.post(url, content=text.ljust(MAX_BODY_BYTES), headers=headers)
+    assert fits.status_code == 200, fits.text  # JSON may end in spaces
+    over = await http.post(url, content=text.ljust(MAX_BODY_BYTES + 1), headers=headers)
     assert over.status_code == 413 and over.json()["error"]["code"] == "BODY_TOO_LARGE"
 
 
