@@ -292,6 +292,17 @@ async def test_money_is_parsed_and_formatted_exactly(site: Site) -> None:
                 m.parseDecimal("0.123", 2).error,
                 m.parseDecimal("1e5", 2).error,
                 m.parseDecimal("-1", 2).error,
+                m.parseDecimal("1,5", 2).minor,
+                m.parseDecimal("0,07", 2).minor,
+                m.parseDecimal("1,5", 8).minor,
+                m.parseDecimal("1,234,567", 2).minor,
+                m.parseDecimal("1,234", 2).error,
+                m.parseDecimal("1,234", 8).error,
+                m.parseDecimal("1,23456", 2).error,
+                m.parseDecimal("1,5,0", 2).error,
+                m.parseDecimal("1.234,5", 2).error,
+                m.parseDecimal("12,34.5", 2).error,
+                m.parseDecimal("1,5", 0).error,
                 m.formatAmount(123456789, 8),
                 m.formatAmount(-5, 2, { sign: true }),
                 m.applyMultiplier(101, "1.9802"),
@@ -309,6 +320,17 @@ async def test_money_is_parsed_and_formatted_exactly(site: Site) -> None:
         "At most 2 decimals",
         "Enter a number",
         "Enter a number",
+        150,
+        7,
+        150_000_000,
+        123_456_700,
+        "Unclear: write 1234 or 1.234",
+        "Unclear: write 1234 or 1.234",
+        "At most 2 decimals",
+        "Unclear separators: write it like 1234.56",
+        "Unclear separators: write it like 1234.56",
+        "Unclear separators: write it like 1234.56",
+        "Whole units only",
         "1.23456789",
         "-0.05",
         200,
@@ -316,6 +338,45 @@ async def test_money_is_parsed_and_formatted_exactly(site: Site) -> None:
         "2.00",
         "0.00",
     ]
+
+
+async def bet_amounts(site: Site, page: Page) -> list[int]:
+    """The amounts of this user's settled bets as the server recorded them, newest first."""
+    bets = await (await page.request.get(f"{site.base_url}/api/bets")).json()
+    return [bet["amount"] for bet in bets["items"]]
+
+
+async def test_a_decimal_comma_bets_what_the_player_meant(site: Site) -> None:
+    """`1,5` is one and a half, not fifteen: the server takes a bet of 150 minor units."""
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1,5")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    assert await bet_amounts(site, page) == [150]
+    await expect(page.get_by_test_id("bet-amount")).to_have_value("1.50")
+
+
+async def test_an_ambiguous_amount_is_refused_and_nothing_is_sent(site: Site) -> None:
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    button, field = page.get_by_test_id("bet-button"), page.get_by_test_id("bet-amount")
+    message = page.locator("#bet-amount-error")
+    for text, why in (
+        ("1,5,0", "Unclear separators: write it like 1234.56"),
+        ("1.234,5", "Unclear separators: write it like 1234.56"),
+        ("1,000", "Unclear: write 1000 or 1.000"),
+    ):
+        await bet_amount(page, text)
+        await button.click()
+        await expect(message).to_have_text(why)
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        await expect(field).to_have_value(text)  # left as typed, for the player to fix
+    await bet_amount(page, "2")  # the socket keeps order: a refused bet sent would settle first
+    await button.click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    await expect(message).to_be_empty()
+    assert await bet_amounts(site, page) == [200]
 
 
 async def test_a_crash_round_is_seen_and_cashed_out(own_site: Site, own_server: ServerProcess):
