@@ -6,6 +6,7 @@ fails if any appear. Screenshots of each page go to artifacts/screenshots/.
 
 import json
 import re
+import secrets
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -179,8 +180,33 @@ async def test_guest_sign_in(site: Site) -> None:
     await expect(page.get_by_role("heading", name="Provably fair games, live")).to_be_visible()
     await shoot(page, "lobby-signed-out")
     await sign_in_as_guest(page)
-    await expect(page.get_by_role("heading", name=re.compile("^Welcome back"))).to_be_visible()
+    await expect(page.get_by_role("heading", name=re.compile("^Welcome, guest-"))).to_be_visible()
     await shoot(page, "lobby")
+
+
+async def test_newcomers_are_welcomed_and_returning_players_welcomed_back(site: Site) -> None:
+    page = await site.open()
+    welcome = page.locator(".hero h1")
+    await sign_in_as_guest(page)
+    guest = await page.get_by_test_id("user-name").text_content()
+    await expect(welcome).to_have_text(f"Welcome, {guest}")  # just created
+    await page.reload()  # the session comes back with the page
+    await expect(welcome).to_have_text(f"Welcome back, {guest}")
+    await page.get_by_role("button", name="Log out").click()
+
+    name, password = f"player_{secrets.token_hex(4)}", "correct horse battery"
+    dialog = page.get_by_role("dialog")
+    await page.get_by_role("button", name="Create account").click()
+    await dialog.get_by_label("Username").fill(name)
+    await dialog.get_by_label("Password").fill(password)
+    await dialog.get_by_role("button", name="Register").click()
+    await expect(welcome).to_have_text(f"Welcome, {name}")
+    await page.get_by_role("button", name="Log out").click()
+    await page.locator("#account").get_by_role("button", name="Sign in").click()
+    await dialog.get_by_label("Username").fill(name)
+    await dialog.get_by_label("Password").fill(password)
+    await dialog.get_by_role("button", name="Sign in").click()
+    await expect(welcome).to_have_text(f"Welcome back, {name}")
 
 
 async def test_a_dice_bet_updates_the_balance(site: Site) -> None:
