@@ -636,6 +636,40 @@ async def test_quiz_a_right_answer_then_cash_out(site: Site, redis: Redis) -> No
     await shoot(page, "quiz")
 
 
+async def test_the_fairness_page_checks_a_played_quiz_on_the_server(
+    site: Site, redis: Redis
+) -> None:
+    page = await site.open("quiz")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("quiz-number")).to_have_text("Question 1 of 10")
+    shown = await page.get_by_test_id("quiz-answer").locator(".answer-text").all_text_contents()
+    record = (await secret_game(site, page, redis, "quiz"))["record"]
+    right = record["plan"][0]["order"].index(0)
+    await page.get_by_test_id("quiz-answer").nth((right + 1) % 4).click()  # a wrong answer
+    await expect(page.get_by_test_id("quiz-outcome")).to_have_text("Wrong answer — bet lost")
+
+    await page.get_by_role("link", name="Fairness").first.click()
+    await page.get_by_test_id("rotate").click()
+    await page.get_by_role("button", name="Verify a bet of this pair").click()
+    await expect(page.get_by_label("Game", exact=True)).to_have_value("quiz")  # from the bet
+    await expect(page.get_by_test_id("server-only")).to_have_text(
+        "Quiz is checked by the server only: the question bank lives there."
+    )
+    await page.get_by_test_id("verify").click()
+    await expect(page.get_by_test_id("verdict")).to_have_text(
+        "Checked by the server only: the question bank lives there"
+    )
+    questions = page.get_by_test_id("verify-output").locator(".quiz-verified > li")
+    await expect(questions).to_have_count(10)
+    first = questions.first.locator("li")
+    await expect(first).to_contain_text(shown)  # the answers as the player saw them, in order
+    await expect(first.nth(right)).to_have_class(re.compile(r"\bright\b"))
+    await expect(page.locator(".quiz-verified li.right")).to_have_count(10)
+    await shoot(page, "fairness-quiz")
+
+
 async def test_a_quiz_question_runs_out_of_time(own_site: Site) -> None:
     page = await own_site.open("quiz")
     await sign_in_as_guest(page)
