@@ -38,7 +38,8 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
 )
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 STARTING_BALANCE = "1,000.00"
@@ -207,6 +208,22 @@ async def test_newcomers_are_welcomed_and_returning_players_welcomed_back(site: 
     await dialog.get_by_label("Password").fill(password)
     await dialog.get_by_role("button", name="Sign in").click()
     await expect(welcome).to_have_text(f"Welcome back, {name}")
+
+
+async def test_the_readme_screenshot_shows_every_game_of_the_lobby(site: Site) -> None:
+    """The README describes its lobby screenshot by the games in it: a game added to the
+    lobby fails this until the screenshot is taken again and its description updated."""
+    page = await site.open()
+    offered = set((await (await page.request.get(f"{site.base_url}/api/games")).json())["games"])
+    if (await page.request.get(f"{site.base_url}/api/crash/history")).ok:
+        offered.add("crash")
+    cards = page.locator(".game-card-title")
+    await expect(cards).to_have_count(len(offered))
+    shown = await cards.evaluate_all("titles => titles.map((t) => t.firstChild.textContent)")
+    readme = (ROOT / "README.md").read_text()
+    described = re.search(r"!\[The Croupier lobby: (.+)\]\(docs/screenshot\.png\)", readme)
+    assert described is not None, "the README shows no lobby screenshot"
+    assert re.split(r", | and ", described[1]) == shown
 
 
 async def test_a_dice_bet_updates_the_balance(site: Site) -> None:
