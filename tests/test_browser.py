@@ -6,6 +6,7 @@ fails if any appear. Screenshots of each page go to artifacts/screenshots/.
 
 import json
 import re
+import secrets
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,7 +38,8 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
 )
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 STARTING_BALANCE = "1,000.00"
@@ -179,8 +181,49 @@ async def test_guest_sign_in(site: Site) -> None:
     await expect(page.get_by_role("heading", name="Provably fair games, live")).to_be_visible()
     await shoot(page, "lobby-signed-out")
     await sign_in_as_guest(page)
-    await expect(page.get_by_role("heading", name=re.compile("^Welcome back"))).to_be_visible()
+    await expect(page.get_by_role("heading", name=re.compile("^Welcome, guest-"))).to_be_visible()
     await shoot(page, "lobby")
+
+
+async def test_newcomers_are_welcomed_and_returning_players_welcomed_back(site: Site) -> None:
+    page = await site.open()
+    welcome = page.locator(".hero h1")
+    await sign_in_as_guest(page)
+    guest = await page.get_by_test_id("user-name").text_content()
+    await expect(welcome).to_have_text(f"Welcome, {guest}")  # just created
+    await page.reload()  # the session comes back with the page
+    await expect(welcome).to_have_text(f"Welcome back, {guest}")
+    await page.get_by_role("button", name="Log out").click()
+
+    name, password = f"player_{secrets.token_hex(4)}", "correct horse battery"
+    dialog = page.get_by_role("dialog")
+    await page.get_by_role("button", name="Create account").click()
+    await dialog.get_by_label("Username").fill(name)
+    await dialog.get_by_label("Password").fill(password)
+    await dialog.get_by_role("button", name="Register").click()
+    await expect(welcome).to_have_text(f"Welcome, {name}")
+    await page.get_by_role("button", name="Log out").click()
+    await page.locator("#account").get_by_role("button", name="Sign in").click()
+    await dialog.get_by_label("Username").fill(name)
+    await dialog.get_by_label("Password").fill(password)
+    await dialog.get_by_role("button", name="Sign in").click()
+    await expect(welcome).to_have_text(f"Welcome back, {name}")
+
+
+async def test_the_readme_screenshot_shows_every_game_of_the_lobby(site: Site) -> None:
+    """The README describes its lobby screenshot by the games in it: a game added to the
+    lobby fails this until the screenshot is taken again and its description updated."""
+    page = await site.open()
+    offered = set((await (await page.request.get(f"{site.base_url}/api/games")).json())["games"])
+    if (await page.request.get(f"{site.base_url}/api/crash/history")).ok:
+        offered.add("crash")
+    cards = page.locator(".game-card-title")
+    await expect(cards).to_have_count(len(offered))
+    shown = await cards.evaluate_all("titles => titles.map((t) => t.firstChild.textContent)")
+    readme = (ROOT / "README.md").read_text()
+    described = re.search(r"!\[The Croupier lobby: (.+)\]\(docs/screenshot\.png\)", readme)
+    assert described is not None, "the README shows no lobby screenshot"
+    assert re.split(r", | and ", described[1]) == shown
 
 
 async def test_a_dice_bet_updates_the_balance(site: Site) -> None:
@@ -292,6 +335,17 @@ async def test_money_is_parsed_and_formatted_exactly(site: Site) -> None:
                 m.parseDecimal("0.123", 2).error,
                 m.parseDecimal("1e5", 2).error,
                 m.parseDecimal("-1", 2).error,
+                m.parseDecimal("1,5", 2).minor,
+                m.parseDecimal("0,07", 2).minor,
+                m.parseDecimal("1,5", 8).minor,
+                m.parseDecimal("1,234,567", 2).minor,
+                m.parseDecimal("1,234", 2).error,
+                m.parseDecimal("1,234", 8).error,
+                m.parseDecimal("1,23456", 2).error,
+                m.parseDecimal("1,5,0", 2).error,
+                m.parseDecimal("1.234,5", 2).error,
+                m.parseDecimal("12,34.5", 2).error,
+                m.parseDecimal("1,5", 0).error,
                 m.formatAmount(123456789, 8),
                 m.formatAmount(-5, 2, { sign: true }),
                 m.applyMultiplier(101, "1.9802"),
@@ -309,6 +363,17 @@ async def test_money_is_parsed_and_formatted_exactly(site: Site) -> None:
         "At most 2 decimals",
         "Enter a number",
         "Enter a number",
+        150,
+        7,
+        150_000_000,
+        123_456_700,
+        "Unclear: write 1234 or 1.234",
+        "Unclear: write 1234 or 1.234",
+        "At most 2 decimals",
+        "Unclear separators: write it like 1234.56",
+        "Unclear separators: write it like 1234.56",
+        "Unclear separators: write it like 1234.56",
+        "Whole units only",
         "1.23456789",
         "-0.05",
         200,
@@ -316,6 +381,45 @@ async def test_money_is_parsed_and_formatted_exactly(site: Site) -> None:
         "2.00",
         "0.00",
     ]
+
+
+async def bet_amounts(site: Site, page: Page) -> list[int]:
+    """The amounts of this user's settled bets as the server recorded them, newest first."""
+    bets = await (await page.request.get(f"{site.base_url}/api/bets")).json()
+    return [bet["amount"] for bet in bets["items"]]
+
+
+async def test_a_decimal_comma_bets_what_the_player_meant(site: Site) -> None:
+    """`1,5` is one and a half, not fifteen: the server takes a bet of 150 minor units."""
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1,5")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    assert await bet_amounts(site, page) == [150]
+    await expect(page.get_by_test_id("bet-amount")).to_have_value("1.50")
+
+
+async def test_an_ambiguous_amount_is_refused_and_nothing_is_sent(site: Site) -> None:
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    button, field = page.get_by_test_id("bet-button"), page.get_by_test_id("bet-amount")
+    message = page.locator("#bet-amount-error")
+    for text, why in (
+        ("1,5,0", "Unclear separators: write it like 1234.56"),
+        ("1.234,5", "Unclear separators: write it like 1234.56"),
+        ("1,000", "Unclear: write 1000 or 1.000"),
+    ):
+        await bet_amount(page, text)
+        await button.click()
+        await expect(message).to_have_text(why)
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        await expect(field).to_have_value(text)  # left as typed, for the player to fix
+    await bet_amount(page, "2")  # the socket keeps order: a refused bet sent would settle first
+    await button.click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    await expect(message).to_be_empty()
+    assert await bet_amounts(site, page) == [200]
 
 
 async def test_a_crash_round_is_seen_and_cashed_out(own_site: Site, own_server: ServerProcess):
@@ -547,6 +651,40 @@ async def test_quiz_a_right_answer_then_cash_out(site: Site, redis: Redis) -> No
     await page.get_by_role("tab", name="My bets").click()
     await expect(page.locator("#bets-table tbody tr").first).to_contain_text("Quiz")
     await shoot(page, "quiz")
+
+
+async def test_the_fairness_page_checks_a_played_quiz_on_the_server(
+    site: Site, redis: Redis
+) -> None:
+    page = await site.open("quiz")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("quiz-number")).to_have_text("Question 1 of 10")
+    shown = await page.get_by_test_id("quiz-answer").locator(".answer-text").all_text_contents()
+    record = (await secret_game(site, page, redis, "quiz"))["record"]
+    right = record["plan"][0]["order"].index(0)
+    await page.get_by_test_id("quiz-answer").nth((right + 1) % 4).click()  # a wrong answer
+    await expect(page.get_by_test_id("quiz-outcome")).to_have_text("Wrong answer — bet lost")
+
+    await page.get_by_role("link", name="Fairness").first.click()
+    await page.get_by_test_id("rotate").click()
+    await page.get_by_role("button", name="Verify a bet of this pair").click()
+    await expect(page.get_by_label("Game", exact=True)).to_have_value("quiz")  # from the bet
+    await expect(page.get_by_test_id("server-only")).to_have_text(
+        "Quiz is checked by the server only: the question bank lives there."
+    )
+    await page.get_by_test_id("verify").click()
+    await expect(page.get_by_test_id("verdict")).to_have_text(
+        "Checked by the server only: the question bank lives there"
+    )
+    questions = page.get_by_test_id("verify-output").locator(".quiz-verified > li")
+    await expect(questions).to_have_count(10)
+    first = questions.first.locator("li")
+    await expect(first).to_contain_text(shown)  # the answers as the player saw them, in order
+    await expect(first.nth(right)).to_have_class(re.compile(r"\bright\b"))
+    await expect(page.locator(".quiz-verified li.right")).to_have_count(10)
+    await shoot(page, "fairness-quiz")
 
 
 async def test_a_quiz_question_runs_out_of_time(own_site: Site) -> None:

@@ -30,6 +30,7 @@ const FEED_LENGTH = 20;
 
 const store = new Store({
   user: null,
+  newcomer: false, // the user's account was created in this page (greeted "Welcome", not "Welcome back")
   balances: {}, // currency -> {balance, version}
   currencies: {}, // currency -> decimals
   limits: {}, // currency -> {min_bet, max_bet, max_payout}

@@ -4,16 +4,37 @@
 export const MAX_MINOR = Number.MAX_SAFE_INTEGER; // the server's 2^53 - 1
 
 const DECIMAL = /^(\d*)(?:\.(\d*))?$/;
+const GROUPED = /^\d{1,3}(?:,\d{3})+(?:\.\d*)?$/; // "1,234" "1,234,567.8": thousands only
+const UNCLEAR = "Unclear separators: write it like 1234.56";
 
 /**
- * Parse a positive decimal string ("12.5") into an integer count of its last
- * decimal place (1250 with 2 decimals): amounts in currency units become minor
- * units. Returns {minor} or {error} with a sentence for the player.
+ * The amount as "digits[.digits]", reading commas without guessing: thousands
+ * separators only in the exact pattern with a point or in two groups or more
+ * ("1,234.5", "1,234,567"), a single comma with no point as the decimal point
+ * ("1,5"). "1,234" could be either and is refused, as is anything else with a
+ * comma. Returns {plain} or {error}.
+ */
+function readSeparators(text) {
+  if (!text.includes(",")) return { plain: text };
+  if (/^\d{1,3},\d{3}$/.test(text)) {
+    const [whole, fraction] = text.split(",");
+    return { error: `Unclear: write ${whole}${fraction} or ${whole}.${fraction}` };
+  }
+  if (GROUPED.test(text)) return { plain: text.replace(/,/g, "") };
+  if (/^\d*,\d*$/.test(text)) return { plain: text.replace(",", ".") };
+  return { error: UNCLEAR };
+}
+
+/**
+ * Parse a positive decimal string ("12.5", "12,5") into an integer count of its
+ * last decimal place (1250 with 2 decimals): amounts in currency units become
+ * minor units. Returns {minor} or {error} with a sentence for the player.
  */
 export function parseDecimal(text, decimals) {
-  const trimmed = String(text).trim().replace(/,/g, "");
-  const match = DECIMAL.exec(trimmed);
-  if (!trimmed || !match || (match[1] === "" && !match[2])) return { error: "Enter a number" };
+  const read = readSeparators(String(text).trim());
+  if (read.error) return read;
+  const match = DECIMAL.exec(read.plain);
+  if (!read.plain || !match || (match[1] === "" && !match[2])) return { error: "Enter a number" };
   const [, whole, fraction = ""] = match;
   if (fraction.length > decimals) {
     return { error: decimals ? `At most ${decimals} decimals` : "Whole units only" };

@@ -1,4 +1,6 @@
 // Who is signed in: restore at load, guest / register / login, logout.
+// `newcomer` says whether the account was created just now (guest, register)
+// or is coming back (login, a session restored with the page).
 // The session token lives in the server's HttpOnly cookie; a localStorage flag
 // only remembers that there is one, so a signed-out visit asks nothing.
 
@@ -21,6 +23,7 @@ export class Session {
     if (!localStorage.getItem(FLAG)) return;
     try {
       const { user } = await api("/api/me");
+      this.store.set("newcomer", false);
       this.store.set("user", user);
     } catch (error) {
       if (error.code === "UNAUTHENTICATED") localStorage.removeItem(FLAG);
@@ -29,21 +32,22 @@ export class Session {
   }
 
   guest() {
-    return this.start(api("/api/auth/guest", { method: "POST" }));
+    return this.start(api("/api/auth/guest", { method: "POST" }), true);
   }
 
   login(username, password) {
-    return this.start(api("/api/auth/login", { method: "POST", body: { username, password } }));
+    return this.start(api("/api/auth/login", { method: "POST", body: { username, password } }), false);
   }
 
   register(username, password) {
-    return this.start(api("/api/auth/register", { method: "POST", body: { username, password } }));
+    return this.start(api("/api/auth/register", { method: "POST", body: { username, password } }), true);
   }
 
-  async start(call) {
+  async start(call, newcomer) {
     const { token, user } = await call;
     localStorage.setItem(FLAG, "1");
     this.store.set("balances", {});
+    this.store.set("newcomer", newcomer);
     this.store.set("user", user);
     // The open socket is still anonymous: sign it in (the balances follow as events).
     await this.socket.request("auth", { token });

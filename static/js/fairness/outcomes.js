@@ -89,6 +89,9 @@ const HILO_SUITS = ["♦", "♥", "♠", "♣"];
 
 export const verifiableGames = () => Object.keys(GAMES);
 
+/** Games only the server can recompute, and why (the page says it). */
+export const SERVER_ONLY = { quiz: "the question bank lives there" };
+
 /** The outcome of a round (Mines: the board; HiLo: the cards), as the server's verify reports it. */
 export async function recompute(game, params, serverSeed, clientSeed, nonce) {
   const rules = GAMES[game];

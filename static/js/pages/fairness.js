@@ -1,11 +1,11 @@
 // Provable fairness: the player's seed pair (rotate, set a client seed) and a
 // verifier that recomputes an outcome in this browser (Web Crypto) next to
-// the server's own answer from /api/fairness/verify.
+// the server's own answer from /api/fairness/verify (Quiz: the server's alone).
 
 import { h, replaceChildren } from "../dom.js";
 import { plainWords } from "../errors.js";
 import { GAME_BY_ID } from "../games/catalog.js";
-import { canVerify, hmacSha256, recompute, sha256Hex, verifiableGames } from "../fairness/outcomes.js";
+import { SERVER_ONLY, canVerify, hmacSha256, recompute, sha256Hex, verifiableGames } from "../fairness/outcomes.js";
 import { api } from "../http.js";
 import { newKey } from "../random.js";
 import { toast } from "../ui/toast.js";
@@ -98,9 +98,9 @@ function paramFields(schema) {
 
 function verifierCard(app) {
   const schemas = app.store.get("schemas");
-  const games = verifiableGames().filter((game) => game in schemas);
+  const games = [...verifiableGames(), ...Object.keys(SERVER_ONLY)].filter((game) => game in schemas);
   const gameSelect = h("select", { class: "input", id: "verify-game", onchange: () => showParams() },
-    games.map((game) => h("option", { value: game }, GAME_BY_ID[game]?.title ?? game)));
+    games.map((game) => h("option", { value: game }, titleOf(game))));
   const serverSeed = h("input", { class: "input mono", id: "verify-server-seed", required: true, pattern: "[0-9a-f]{64}", placeholder: "64 hex characters", "data-testid": "verify-server-seed" });
   const clientSeed = h("input", { class: "input mono", id: "verify-client-seed", required: true, "data-testid": "verify-client-seed" });
   const nonce = h("input", { class: "input", id: "verify-nonce", type: "number", min: 0, value: 0, required: true, "data-testid": "verify-nonce" });
@@ -108,8 +108,11 @@ function verifierCard(app) {
   const output = h("div", { class: "verify-output", "aria-live": "polite", "data-testid": "verify-output" });
   let params = null;
   const showParams = () => {
-    params = paramFields(schemas[gameSelect.value]);
-    replaceChildren(paramsBox, params.els);
+    const game = gameSelect.value;
+    params = paramFields(schemas[game]);
+    replaceChildren(paramsBox, params.els, SERVER_ONLY[game]
+      ? h("p", { class: "hint", "data-testid": "server-only" }, `${titleOf(game)} is checked by the server only: ${SERVER_ONLY[game]}.`)
+      : null);
   };
   showParams();
 
@@ -119,16 +122,21 @@ function verifierCard(app) {
       game: gameSelect.value, server_seed: serverSeed.value.trim(), client_seed: clientSeed.value.trim(),
       nonce: Number(nonce.value), params: params.read(),
     };
+    const serverOnly = SERVER_ONLY[request.game];
     const browser = canVerify()
-      ? Promise.all([recompute(request.game, request.params, request.server_seed, request.client_seed, request.nonce), sha256Hex(request.server_seed)])
+      ? Promise.all([
+        serverOnly ? null : recompute(request.game, request.params, request.server_seed, request.client_seed, request.nonce),
+        sha256Hex(request.server_seed)])
       : Promise.reject(new Error("Web Crypto needs a secure page (https)"));
     const [mine, theirs] = await Promise.allSettled([browser, api("/api/fairness/verify", { method: "POST", body: request })]);
     const match = mine.status === "fulfilled" && theirs.status === "fulfilled" &&
       JSON.stringify(mine.value[0]) === JSON.stringify(theirs.value.outcome);
     replaceChildren(output,
-      h("div", { class: `verdict ${match ? "ok" : "bad"}`, "data-testid": "verdict" }, match ? "✓ Your browser and the server agree" : "✗ The results differ"),
+      serverOnly
+        ? h("div", { class: "verdict note", "data-testid": "verdict" }, `Checked by the server only: ${serverOnly}`)
+        : h("div", { class: `verdict ${match ? "ok" : "bad"}`, "data-testid": "verdict" }, match ? "✓ Your browser and the server agree" : "✗ The results differ"),
       h("div", { class: "verify-columns" },
-        column("Your browser", mine, ([outcome, hash]) => [outcomeFacts(outcome), fact("Server seed hash", hash)]),
+        column("Your browser", mine, ([outcome, hash]) => [outcome && outcomeFacts(outcome), fact("Server seed hash", hash)]),
         column("Server", theirs, (answer) => [outcomeFacts(answer.outcome),
           answer.multiplier === undefined ? null : fact("Multiplier", `${answer.multiplier}×`),
           fact("Server seed hash", answer.server_seed_hash)])));
@@ -162,6 +170,8 @@ function verifierCard(app) {
   };
 }
 
+const titleOf = (game) => GAME_BY_ID[game]?.title ?? game;
+
 function column(title, settled, render) {
   return h("div", { class: "verify-column" }, h("h3", {}, title),
     settled.status === "fulfilled"
@@ -170,8 +180,19 @@ function column(title, settled, render) {
 }
 
 function outcomeFacts(outcome) {
-  return Object.entries(outcome).map(([name, value]) =>
-    fact(name.charAt(0).toUpperCase() + name.slice(1), Array.isArray(value) ? value.join(", ") || "none" : String(value)));
+  return Object.entries(outcome).map(([name, value]) => name === "questions"
+    ? quizQuestions(value)
+    : fact(name.charAt(0).toUpperCase() + name.slice(1), Array.isArray(value) ? value.join(", ") || "none" : String(value)));
+}
+
+/** A Quiz's questions in order, each with its answers as shown (A-D) and the right one marked. */
+function quizQuestions(questions) {
+  return h("div", { class: "fact" }, h("dt", {}, "Questions"), h("dd", {},
+    h("ol", { class: "quiz-verified" }, questions.map((question) => h("li", {},
+      h("span", { class: "mono" }, question.id),
+      h("ol", { type: "A" }, question.answers.map((answer, i) => i === question.correct
+        ? h("li", { class: "right" }, answer, h("span", { class: "sr-only" }, " (right answer)"))
+        : h("li", {}, answer))))))));
 }
 
 /** Crash rounds: the point from a revealed round hash, in the browser and on the server. */

@@ -10,7 +10,7 @@ export function lobbyPage(el, app) {
   const hero = h("section", { class: "hero card" });
   const renderHero = (user) => hero.replaceChildren(
     h("div", { class: "hero-text" },
-      h("h1", {}, user ? `Welcome back, ${user.name}` : "Provably fair games, live"),
+      h("h1", {}, user ? `${store.get("newcomer") ? "Welcome" : "Welcome back"}, ${user.name}` : "Provably fair games, live"),
       h("p", {}, "One wallet for every game. Every outcome is checkable from its seeds — verify any bet on the fairness page."),
       user
         ? h("a", { class: "btn btn-primary", href: "#/dice" }, "Play Dice")

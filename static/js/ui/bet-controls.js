@@ -12,7 +12,7 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
   const { store } = app;
   const input = h("input", {
     id: "bet-amount", class: "input amount-input", inputMode: "decimal", autocomplete: "off",
-    spellcheck: "false", "data-testid": "bet-amount",
+    spellcheck: "false", "aria-describedby": "bet-amount-error", "data-testid": "bet-amount",
   });
   const coinSlot = h("span", { class: "input-coin" });
   const fieldError = h("p", { class: "field-error", id: "bet-amount-error", "aria-live": "polite" });
@@ -29,7 +29,13 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     input.value = formatAmount(minor, decimals(), { grouping: false });
     input.dispatchEvent(new Event("input"));
   };
-  const current = () => parseDecimal(input.value, decimals()).minor;
+  const parse = () => parseDecimal(input.value, decimals());
+  const current = () => parse().minor;
+  /** Say why the amount is refused; it stays as typed for the player to fix. */
+  const refuse = (message) => {
+    fieldError.textContent = message;
+    input.setAttribute("aria-invalid", "true");
+  };
   const adjust = (change) => {
     const minor = current();
     if (minor !== undefined) write(change(minor));
@@ -42,8 +48,9 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
       : "—";
   };
   input.addEventListener("change", () => {
-    const minor = current();
-    if (minor !== undefined) write(minor); // show it as the currency writes it: "10" -> "10.00"
+    const parsed = parse();
+    if (parsed.error) refuse(parsed.error);
+    else write(parsed.minor); // show it as the currency writes it: "10" -> "10.00", "1,5" -> "1.50"
   });
   input.addEventListener("input", () => {
     fieldError.textContent = "";
@@ -91,10 +98,9 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     button,
     /** The amount in minor units, or null after showing why it is not valid. */
     amount() {
-      const parsed = parseDecimal(input.value, decimals());
+      const parsed = parse();
       if (parsed.error) {
-        fieldError.textContent = parsed.error;
-        input.setAttribute("aria-invalid", "true");
+        refuse(parsed.error);
         input.focus();
         return null;
       }
