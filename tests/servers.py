@@ -78,5 +78,10 @@ class ServerProcess:
             process.send_signal(sig)
         await asyncio.to_thread(process.wait, 20)
 
+    def send_signal(self, sig: int) -> None:
+        """Signal the running process (e.g. SIGSTOP, SIGCONT) without waiting for it."""
+        assert self._process is not None
+        self._process.send_signal(sig)
+
     def log_text(self) -> str:
         return self._log_path.read_text()
