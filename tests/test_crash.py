@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from games.crash import HashChain, crash_point, elapsed_for, sha256_hex
 from server.audit import audit_user
 from server.crash import keys
+from server.crash.chain_store import Chain, chain_json
 from server.crash.config import DEFAULT_SALT
 from server.crash.records import Bet
 from server.crash.scripts import CrashScripts
@@ -482,6 +483,60 @@ async def test_verify_walks_the_servers_own_chain(
     finally:
         await server.stop()
         await embedded.stop()
+
+
+def test_the_chain_locates_every_round_hash_within_one_checkpoint_interval() -> None:
+    chain = Chain(HashChain("locate", 1050, checkpoint_interval=100), DEFAULT_SALT)
+    for round_id in range(1, 1051):
+        found, hashed = chain.locate(chain.round_hash(round_id))
+        assert found == round_id and hashed <= 100
+    assert chain.locate(chain.terminating_hash) == (None, 0)
+    assert chain.locate(sha256_hex("not in the chain")) == (None, 100)
+
+
+async def test_verify_hashes_at_most_one_checkpoint_interval_however_many_rounds_ran(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """150,000 rounds played: a check hashes forward to the nearest checkpoint, never
+    back to round 1 (the server counts the SHA-256 it computes in its metrics)."""
+    length, interval, played = 200_000, 100, 150_000
+    chain = HashChain("many rounds", length, interval)
+    last_round = {
+        "id": played, "phase": "crashed", "fence": 1,
+        "commitment": chain.hash_for_round(played - 1), "betting_ends": 0, "started_at": 0,
+        "tick": 0, "mult": 100, "point": 100, "hash": chain.hash_for_round(played),
+        "voided": 0, "settled": 1,
+    }  # fmt: skip
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        await redis.set(keys.CHAIN, chain_json(chain, DEFAULT_SALT))
+        await redis.hset(keys.ROUND, mapping=last_round)
+        await redis.aclose()
+        server = await ServerProcess(log_dir, REDIS_URL=url, CROUPIER_CRASH_ENABLED="0").start()
+
+        async def hashes_computed() -> int:
+            metrics = (await http.get(f"{server.base_url}/metrics")).text
+            (line,) = [x for x in metrics.splitlines() if x.startswith("croupier_crash_verify_")]
+            return int(line.rpartition(" ")[2])
+
+        cases = [
+            (chain.hash_for_round(played), played),
+            (chain.hash_for_round(played - 1234), played - 1234),
+            (chain.hash_for_round(1), 1),
+            (chain.hash_for_round(played + 1), None),  # not played yet
+            (sha256_hex("not in the chain"), None),
+        ]
+        try:
+            for value, round_id in cases:
+                before = await hashes_computed()
+                checked = await http.get(
+                    f"{server.base_url}/api/crash/verify", params={"hash": value}
+                )
+                assert checked.json()["round_id"] == round_id
+                assert checked.json()["valid"] is (round_id is not None)
+                assert await hashes_computed() - before <= interval
+        finally:
+            await server.stop()
 
 
 def early_rounds_are_short(seed: str) -> bool:
