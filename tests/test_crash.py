@@ -291,6 +291,28 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     }  # fmt: skip
 
 
+async def test_players_are_listed_by_public_name_never_by_user_id(
+    crash_server: ServerProcess, join: Callable[[ServerProcess], Awaitable[Player]]
+) -> None:
+    bettor, watcher = await join(crash_server), await join(crash_server)
+    opening = await fresh_betting(watcher.client, lambda k: point_of(k) > Decimal("1.10"))
+    round_id = opening["round_id"]
+    placed = await bettor.client.request(
+        "crash.bet", amount=500, currency="PLAY", auto_cashout="1.10", key="public-name"
+    )
+    greeted = await join(crash_server)  # greeted with the round's players
+    seen = await events_until(watcher.client, "crash.state", phase_of(round_id, "running"))
+    seen.append({"event": "crash.state", "data": await watcher.client.request("crash.state")})
+    seen += await events_until(watcher.client, "crash.crashed", of_round(round_id))
+    seen.append(await greeted.client.next_event("crash.state"))
+    crash_events = [event for event in seen if event["event"].startswith("crash.")]
+    listing = {event["event"] for event in crash_events if event["data"].get("players")}
+    assert listing == {"crash.state", "crash.bet", "crash.cashout"}
+    listed = [player for event in crash_events for player in event["data"].get("players", [])]
+    assert {player["name"] for player in listed} == {bettor.user["name"]}
+    assert bettor.id not in json.dumps([placed, *crash_events])
+
+
 async def test_an_instant_crash_refuses_cashouts_and_every_bet_loses(
     crash_server: ServerProcess,
     crash_redis: Redis,
@@ -377,7 +399,7 @@ async def test_the_round_cap_cashes_out_every_open_bet_of_its_currency(
     await players[2].client.request("crash.bet", amount=1000, currency="PLAY", key="uncapped")
     seen = await events_until(watcher, "crash.crashed", of_round(round_id))
     cashouts = [p for e in seen if e["event"] == "crash.cashout" for p in e["data"]["players"]]
-    assert {p["user"] for p in cashouts} == {players[0].id, players[1].id}
+    assert {p["name"] for p in cashouts} == {players[0].user["name"], players[1].user["name"]}
     assert {p["multiplier"] for p in cashouts} == {"1.15"}, "2 x 1000 x 1.15 reaches 2300"
     assert sum(p["payout"] for p in cashouts) == BTC_ROUND_CAP
     await fresh_betting(watcher, lambda k: k > round_id)
