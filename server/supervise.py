@@ -109,10 +109,10 @@ class Supervisor:
 
     def _report(self, attempt: asyncio.Task[None], backoff: float, now: float) -> None:
         """Log a failed attempt, one line per kind of failure per interval."""
-        error = None if attempt.cancelled() else attempt.exception()
+        error = None
         if attempt.cancelled():
             kind, what = "cancelled", "was cancelled by something other than its owner"
-        elif error is None:
+        elif (error := attempt.exception()) is None:
             kind, what = "returned", "returned"
         else:
             kind, what = type(error).__qualname__, f"failed: {type(error).__qualname__}: {error}"
