@@ -124,7 +124,7 @@ class CrashRound:
         def mine(state: dict[str, Any]) -> dict[str, Any] | None:
             if state["round_id"] != round_id:
                 return None
-            return next((p for p in state["players"] if p["user"] == player.user_id), None)
+            return next((p for p in state["players"] if p["name"] == player.name), None)
 
         def settled(state: dict[str, Any]) -> bool:
             bet = mine(state)

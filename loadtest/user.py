@@ -115,6 +115,8 @@ class Player:
         self.rng = random.Random(seed)
         self.token = ""
         self.user_id = ""
+        self.name = ""
+        """The public name, which Crash shows in its players list."""
         self.key_prefix = f"lt{random.getrandbits(40):x}-"
         self.placed = 0
         """Bets whose reply was ok."""
@@ -149,6 +151,7 @@ class Player:
         self.stats.op("guest", (time.perf_counter() - started) * 1e6)
         body = response.json()
         self.token, self.user_id = body["token"], body["user"]["id"]
+        self.name = body["user"]["name"]
         self._links = [await self._open_tab(tab) for tab in range(len(self.tabs))]
 
     async def _open_tab(self, tab: int) -> Link:

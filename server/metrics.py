@@ -13,6 +13,9 @@ class Metrics:
         self.ws_frames_direct = 0
         self.ws_frames_queued = 0
         self.pubsub_reconnects = 0
+        self.crash_verify_hashes = 0
+        self.loop_restarts: Counter[str] = Counter()
+        """Supervised background loop name -> restarts after a failure (server/supervise.py)."""
 
     def request(self, op: str, outcome: str) -> None:
         """Count one WebSocket request by op and outcome (`ok` or an error code)."""
@@ -44,5 +47,13 @@ class Metrics:
             "# HELP croupier_pubsub_reconnects_total Reconnections of the pub/sub listener.",
             "# TYPE croupier_pubsub_reconnects_total counter",
             f"croupier_pubsub_reconnects_total {self.pubsub_reconnects}",
+            "# HELP croupier_crash_verify_hashes_total SHA-256 computed by GET /api/crash/verify.",
+            "# TYPE croupier_crash_verify_hashes_total counter",
+            f"croupier_crash_verify_hashes_total {self.crash_verify_hashes}",
+            "# HELP croupier_loop_restarts_total Restarts of a supervised background loop"
+            " after it failed, by loop.",
+            "# TYPE croupier_loop_restarts_total counter",
         ]
+        for loop, count in sorted(self.loop_restarts.items()):
+            lines.append(f'croupier_loop_restarts_total{{loop="{loop}"}} {count}')
         return "\n".join(lines) + "\n"

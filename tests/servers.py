@@ -85,5 +85,10 @@ class ServerProcess:
         assert self._process is not None
         return self._process.pid
 
+    def send_signal(self, sig: int) -> None:
+        """Signal the running process (e.g. SIGSTOP, SIGCONT) without waiting for it."""
+        assert self._process is not None
+        self._process.send_signal(sig)
+
     def log_text(self) -> str:
         return self._log_path.read_text()

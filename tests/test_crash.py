@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from games.crash import HashChain, crash_point, elapsed_for, sha256_hex
 from server.audit import audit_user
 from server.crash import keys
+from server.crash.chain_store import Chain, chain_json
 from server.crash.config import DEFAULT_SALT
 from server.crash.records import Bet
 from server.crash.scripts import CrashScripts
@@ -290,6 +291,28 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     }  # fmt: skip
 
 
+async def test_players_are_listed_by_public_name_never_by_user_id(
+    crash_server: ServerProcess, join: Callable[[ServerProcess], Awaitable[Player]]
+) -> None:
+    bettor, watcher = await join(crash_server), await join(crash_server)
+    opening = await fresh_betting(watcher.client, lambda k: point_of(k) > Decimal("1.10"))
+    round_id = opening["round_id"]
+    placed = await bettor.client.request(
+        "crash.bet", amount=500, currency="PLAY", auto_cashout="1.10", key="public-name"
+    )
+    greeted = await join(crash_server)  # greeted with the round's players
+    seen = await events_until(watcher.client, "crash.state", phase_of(round_id, "running"))
+    seen.append({"event": "crash.state", "data": await watcher.client.request("crash.state")})
+    seen += await events_until(watcher.client, "crash.crashed", of_round(round_id))
+    seen.append(await greeted.client.next_event("crash.state"))
+    crash_events = [event for event in seen if event["event"].startswith("crash.")]
+    listing = {event["event"] for event in crash_events if event["data"].get("players")}
+    assert listing == {"crash.state", "crash.bet", "crash.cashout"}
+    listed = [player for event in crash_events for player in event["data"].get("players", [])]
+    assert {player["name"] for player in listed} == {bettor.user["name"]}
+    assert bettor.id not in json.dumps([placed, *crash_events])
+
+
 async def test_an_instant_crash_refuses_cashouts_and_every_bet_loses(
     crash_server: ServerProcess,
     crash_redis: Redis,
@@ -376,7 +399,7 @@ async def test_the_round_cap_cashes_out_every_open_bet_of_its_currency(
     await players[2].client.request("crash.bet", amount=1000, currency="PLAY", key="uncapped")
     seen = await events_until(watcher, "crash.crashed", of_round(round_id))
     cashouts = [p for e in seen if e["event"] == "crash.cashout" for p in e["data"]["players"]]
-    assert {p["user"] for p in cashouts} == {players[0].id, players[1].id}
+    assert {p["name"] for p in cashouts} == {players[0].user["name"], players[1].user["name"]}
     assert {p["multiplier"] for p in cashouts} == {"1.15"}, "2 x 1000 x 1.15 reaches 2300"
     assert sum(p["payout"] for p in cashouts) == BTC_ROUND_CAP
     await fresh_betting(watcher, lambda k: k > round_id)
@@ -482,6 +505,60 @@ async def test_verify_walks_the_servers_own_chain(
     finally:
         await server.stop()
         await embedded.stop()
+
+
+def test_the_chain_locates_every_round_hash_within_one_checkpoint_interval() -> None:
+    chain = Chain(HashChain("locate", 1050, checkpoint_interval=100), DEFAULT_SALT)
+    for round_id in range(1, 1051):
+        found, hashed = chain.locate(chain.round_hash(round_id))
+        assert found == round_id and hashed <= 100
+    assert chain.locate(chain.terminating_hash) == (None, 0)
+    assert chain.locate(sha256_hex("not in the chain")) == (None, 100)
+
+
+async def test_verify_hashes_at_most_one_checkpoint_interval_however_many_rounds_ran(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """150,000 rounds played: a check hashes forward to the nearest checkpoint, never
+    back to round 1 (the server counts the SHA-256 it computes in its metrics)."""
+    length, interval, played = 200_000, 100, 150_000
+    chain = HashChain("many rounds", length, interval)
+    last_round = {
+        "id": played, "phase": "crashed", "fence": 1,
+        "commitment": chain.hash_for_round(played - 1), "betting_ends": 0, "started_at": 0,
+        "tick": 0, "mult": 100, "point": 100, "hash": chain.hash_for_round(played),
+        "voided": 0, "settled": 1,
+    }  # fmt: skip
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        await redis.set(keys.CHAIN, chain_json(chain, DEFAULT_SALT))
+        await redis.hset(keys.ROUND, mapping=last_round)
+        await redis.aclose()
+        server = await ServerProcess(log_dir, REDIS_URL=url, CROUPIER_CRASH_ENABLED="0").start()
+
+        async def hashes_computed() -> int:
+            metrics = (await http.get(f"{server.base_url}/metrics")).text
+            (line,) = [x for x in metrics.splitlines() if x.startswith("croupier_crash_verify_")]
+            return int(line.rpartition(" ")[2])
+
+        cases = [
+            (chain.hash_for_round(played), played),
+            (chain.hash_for_round(played - 1234), played - 1234),
+            (chain.hash_for_round(1), 1),
+            (chain.hash_for_round(played + 1), None),  # not played yet
+            (sha256_hex("not in the chain"), None),
+        ]
+        try:
+            for value, round_id in cases:
+                before = await hashes_computed()
+                checked = await http.get(
+                    f"{server.base_url}/api/crash/verify", params={"hash": value}
+                )
+                assert checked.json()["round_id"] == round_id
+                assert checked.json()["valid"] is (round_id is not None)
+                assert await hashes_computed() - before <= interval
+        finally:
+            await server.stop()
 
 
 def early_rounds_are_short(seed: str) -> bool:

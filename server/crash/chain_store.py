@@ -12,13 +12,13 @@ import asyncio
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from redis.asyncio import Redis
 
-from games.crash import HashChain, crash_point
+from games.crash import HashChain, crash_point, sha256_hex
 from server.crash import keys
 from server.crash.config import CrashSettings
 
@@ -31,6 +31,14 @@ class Chain:
 
     hashes: HashChain
     salt: str
+    _positions: dict[str, int] = field(init=False, repr=False, compare=False)
+    """Chain index i of each h_i kept: the checkpoints and the terminating hash h_N."""
+
+    def __post_init__(self) -> None:
+        interval = self.hashes.checkpoint_interval
+        positions = {value: j * interval for j, value in enumerate(self.hashes.checkpoints)}
+        positions[self.terminating_hash] = self.length
+        object.__setattr__(self, "_positions", positions)
 
     @property
     def terminating_hash(self) -> str:
@@ -50,6 +58,23 @@ class Chain:
     def commitment(self, round_id: int) -> str:
         """sha256 of the round's hash: the previous round's hash, or the terminating hash."""
         return self.terminating_hash if round_id == 1 else self.round_hash(round_id - 1)
+
+    def locate(self, round_hash: str) -> tuple[int | None, int]:
+        """The round whose hash this is (None if none), and the SHA-256 computed to know.
+
+        Hashing forward from h_i reaches a kept hash h_j (a checkpoint, or h_N)
+        within checkpoint_interval steps, s of them; then i = j - s and the round
+        is N - i. The cost does not grow with the rounds played.
+        """
+        value, most = round_hash, self.hashes.checkpoint_interval
+        for steps in range(most + 1):
+            if steps:
+                value = sha256_hex(value)
+            index = self._positions.get(value)
+            if index is not None:
+                round_id = self.length - (index - steps)
+                return (round_id if 1 <= round_id <= self.length else None), steps
+        return None, most
 
     def public(self) -> dict[str, Any]:
         return {"terminating_hash": self.terminating_hash, "salt": self.salt, "length": self.length}

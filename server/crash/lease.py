@@ -47,11 +47,16 @@ class Lease:
         self._ttl_ms = ttl_ms
 
     async def acquire(self) -> LeaseTerm | None:
-        """A new term if the lease is free (or already ours), else None."""
+        """A new term if the lease is free (or already ours), else None.
+
+        TimeoutError if Redis does not answer within the lease time: a caller
+        stuck here would wait unseen.
+        """
         since = asyncio.get_running_loop().time()
-        value = await self._scripts.lease_acquire(
-            keys=[keys.LEASE, keys.FENCE], args=[self._token, self._ttl_ms]
-        )
+        async with asyncio.timeout(self._ttl_ms / 1000):
+            value = await self._scripts.lease_acquire(
+                keys=[keys.LEASE, keys.FENCE], args=[self._token, self._ttl_ms]
+            )
         return LeaseTerm(value, since) if value else None
 
     async def keep(self, term: LeaseTerm) -> NoReturn:
@@ -75,5 +80,7 @@ class Lease:
             held_until = sent + ttl_s
 
     async def release(self, term: LeaseTerm) -> None:
-        """Give the lease up so another instance takes over at once."""
-        await self._scripts.lease_release(keys=[keys.LEASE], args=[term.value])
+        """Give the lease up so another instance takes over at once (TimeoutError if
+        Redis does not answer within the lease time: by then the lease has expired)."""
+        async with asyncio.timeout(self._ttl_ms / 1000):
+            await self._scripts.lease_release(keys=[keys.LEASE], args=[term.value])

@@ -82,10 +82,10 @@ class Bet:
         return self.status in _PLAYED
 
     def public(self) -> dict[str, Any]:
-        """What every client sees of this bet (not the key, the target or the entry)."""
+        """What every client sees of this bet: the player's public name, never the user id
+        (nor the key, the target or the entry)."""
         cashed = self.status is BetStatus.CASHED
         return {
-            "user": self.user,
             "name": self.name,
             "amount": self.amount,
             "currency": self.currency,

@@ -27,7 +27,7 @@ from server.crash.chain_store import Chain
 from server.crash.config import CrashSettings
 from server.crash.events import crashed_frame, frame, players_frame, state_data, tick_frame
 from server.crash.lease import LeaseTerm
-from server.crash.records import RoundState, history_entry, hundredths
+from server.crash.records import Bet, RoundState, history_entry, hundredths
 from server.crash.settlement import Settlement
 from server.crash.store import CrashStore, Reveal
 from server.realtime.hub import Hub
@@ -107,7 +107,8 @@ class RoundLoop:
         tick_ms = self._settings.tick_ms
         caps = self._settings.max_payout_per_round
         elapsed = 0
-        async with asyncio.TaskGroup() as payouts:
+        payouts: set[asyncio.Task[None]] = set()
+        try:
             while True:
                 check_cancelled()
                 crashing = elapsed >= crash_ms
@@ -121,16 +122,37 @@ class RoundLoop:
                 )
                 if cashed:
                     await self._hub.publish_public(players_frame("crash.cashout", round_id, cashed))
-                    payouts.create_task(self._settlement.close_all(round_id, cashed))
+                    self._pay(payouts, round_id, cashed)
                 if crashing:
                     await self._hub.publish_public(
                         crashed_frame(round_id, elapsed, point, round_hash, voided=False)
                     )
+                    if payouts:
+                        await asyncio.wait(payouts)
                     return
                 await self._hub.publish_public(tick_frame(round_id, elapsed, mult))
                 # The next tick; ticks missed while this loop was late are skipped.
                 late = int((self._loop.time() - started) * 1000) // tick_ms * tick_ms
                 elapsed = max(elapsed + tick_ms, late)
+        finally:
+            for payout in payouts:
+                payout.cancel()
+
+    def _pay(self, payouts: set[asyncio.Task[None]], round_id: int, bets: list[Bet]) -> None:
+        """Pay cashouts while the round goes on; the settlement at the crash retries a failure.
+
+        Tasks of their own, not a TaskGroup: on Python 3.11 a TaskGroup whose
+        child fails after its body ended leaves a stray cancellation request.
+        """
+
+        def paid(payout: asyncio.Task[None]) -> None:
+            payouts.discard(payout)
+            if not payout.cancelled() and (error := payout.exception()) is not None:
+                log.warning("crash round %d: cashouts not paid yet: %s", round_id, error)
+
+        payout = asyncio.create_task(self._settlement.close_all(round_id, bets))
+        payouts.add(payout)
+        payout.add_done_callback(paid)
 
     async def _void(self, state: RoundState) -> None:
         """End a RUNNING round an earlier term left: voided, open bets refunded."""

@@ -1,13 +1,15 @@
 """The Crash service of one instance: started and stopped by the app's lifespan.
 
 Every instance answers the players and greets each new socket with
-`crash.state`; the instance holding the leader lease also runs the round
-loop, supervised: an error is logged and the instance tries again after a
-back-off; a lost lease stops the ticking at once and the instance stands by.
+`crash.state`; every enabled instance campaigns for the leader lease, and the
+one holding it runs the round loop. A lost lease (another leader, or this one
+stalled past its expiry) stops the ticking at once and the instance stands by
+and campaigns again. Any other failure ends the attempt: the supervisor
+(server/supervise.py) logs and counts it, and campaigns again after a back-off
+of at most the lease time.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -28,11 +30,9 @@ from server.crash.settlement import Settlement
 from server.crash.store import CrashStore
 from server.realtime.connection import Connection
 from server.services import Services
+from server.supervise import Supervisor
 
 log = logging.getLogger(__name__)
-
-_MIN_BACKOFF_S = 0.1
-_MAX_BACKOFF_S = 10.0
 
 
 def instance_token(port: int) -> str:
@@ -53,7 +53,12 @@ class CrashService:
         self.players = Players(services, self.store, self._settlement)
         self._lease = Lease(scripts, instance_token(services.settings.port), self.settings.lease_ms)
         self._chain: Chain | None = None
-        self._rounds: asyncio.Task[None] | None = None
+        self._rounds = Supervisor(
+            "crash-rounds",
+            self._campaign,
+            services.metrics,
+            max_backoff_s=self.settings.lease_ms / 1000,
+        )
 
     @property
     def chain(self) -> Chain:
@@ -69,14 +74,11 @@ class CrashService:
         self._chain = await ensure_chain(self._services.redis, self.settings)
         if self.settings.enabled:
             self._services.greeters.append(self.greet)
-            self._rounds = asyncio.create_task(self._supervise(), name="crash-rounds")
+            self._rounds.start()
 
     async def stop(self) -> None:
         """Stop leading (the lease is released: another instance takes over)."""
-        if self._rounds is not None:
-            self._rounds.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._rounds
+        await self._rounds.stop()
 
     async def state(self) -> dict[str, Any]:
         """The `crash.state` data of the current round."""
@@ -89,21 +91,6 @@ class CrashService:
         except RedisError as error:
             log.warning("crash: no state for a new socket: %s", error)
 
-    async def _supervise(self) -> NoReturn:
-        loop = asyncio.get_running_loop()
-        backoff = _MIN_BACKOFF_S
-        while True:
-            began = loop.time()
-            try:
-                await self._campaign()
-            except Exception:
-                check_cancelled()
-                if loop.time() - began > _MAX_BACKOFF_S:
-                    backoff = _MIN_BACKOFF_S
-                log.exception("crash: the round loop failed; retrying in %.1f s", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
-
     async def _campaign(self) -> NoReturn:
         """Stand by until the lease is free, lead until it is lost, again."""
         while True:
@@ -115,6 +102,11 @@ class CrashService:
             await self._lead(term)
 
     async def _lead(self, term: LeaseTerm) -> None:
+        """Run the rounds and keep the lease until either fails; return if the lease was lost.
+
+        Two tasks awaited with asyncio.wait, not a TaskGroup: on Python 3.11 a
+        TaskGroup left this task with a stray cancellation request.
+        """
         log.info("crash: leading the rounds with fence %d", term.fence)
         rounds = RoundLoop(
             settings=self.settings,
@@ -124,20 +116,29 @@ class CrashService:
             hub=self._services.hub,
             term=term,
         )
+        tasks = [
+            asyncio.create_task(self._lease.keep(term), name="crash-lease"),
+            asyncio.create_task(rounds.run(), name="crash-round-loop"),
+        ]
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._lease.keep(term))
-                group.create_task(rounds.run())
-        except* LeaseLostError as lost:
-            reason: BaseException = lost
-            while isinstance(reason, BaseExceptionGroup):
-                reason = reason.exceptions[0]
-            log.warning("crash: %s; standing by", reason)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            # Both run until they raise; a lost lease is the one expected failure.
+            errors = [task.exception() or RuntimeError(f"{task} returned") for task in done]
+            for error in errors:
+                if not isinstance(error, LeaseLostError):
+                    raise error
+            log.warning("crash: %s; standing by", errors[0])
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            for task in tasks:  # retrieved, so that asyncio does not report them again
+                if not task.cancelled():
+                    task.exception()
             await asyncio.shield(self._release(term))
 
     async def _release(self, term: LeaseTerm) -> None:
         try:
             await self._lease.release(term)
-        except RedisError as error:
-            log.warning("crash: lease %s not released: %s", term.value, error)
+        except (RedisError, TimeoutError) as error:
+            log.warning("crash: lease %s not released: %r", term.value, error)

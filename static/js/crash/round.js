@@ -20,7 +20,7 @@ export class CrashRound {
     this.clockOffset = 0; // server time - local time, ms
     this.tick = null; // {elapsed, multiplier, at: performance.now()}
     this.crash = null; // {point, hash, elapsed, voided}
-    this.players = new Map(); // user id -> public bet
+    this.players = new Map(); // player's public name -> public bet
     this.history = []; // newest first: {round_id, point, hash, voided}
     this.listeners = new Set();
   }
@@ -50,7 +50,7 @@ export class CrashRound {
     if (data.phase === "crashed") {
       this.crash = { point: data.point, hash: data.hash, elapsed: data.elapsed_ms ?? 0, voided: data.voided };
     }
-    this.players = new Map((data.players ?? []).map((player) => [player.user, player]));
+    this.players = new Map((data.players ?? []).map((player) => [player.name, player]));
     this.notify("state");
   }
 
@@ -63,7 +63,7 @@ export class CrashRound {
 
   applyPlayers(data) {
     if (data.round_id !== this.roundId) return;
-    for (const player of data.players) this.players.set(player.user, player);
+    for (const player of data.players) this.players.set(player.name, player);
     this.notify("players");
   }
 
@@ -71,8 +71,8 @@ export class CrashRound {
     if (data.round_id !== this.roundId) return;
     this.phase = "crashed";
     this.crash = { point: data.point, hash: data.hash, elapsed: data.elapsed_ms, voided: data.voided };
-    for (const [user, player] of this.players) {
-      if (player.status === "open") this.players.set(user, { ...player, status: data.voided ? "void" : "lost" });
+    for (const [name, player] of this.players) {
+      if (player.status === "open") this.players.set(name, { ...player, status: data.voided ? "void" : "lost" });
     }
     this.pushHistory({ round_id: data.round_id, point: data.point, hash: data.hash, voided: data.voided });
     this.notify("crashed");

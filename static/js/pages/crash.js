@@ -47,7 +47,7 @@ export function crashPage(el, app) {
           h("div", { class: "table-scroll" }, h("table", { class: "table players-table", "data-testid": "crash-players" }, players)))),
       h("div", { class: "card game-stage" }, history.el, h("div", { class: "crash-frame" }, canvas), status)));
 
-  const me = () => store.get("user")?.id;
+  const me = () => store.get("user")?.name; // players are listed by public name only
   const mine = () => round.players.get(me());
 
   /** The auto cashout as a "2.00" string, "" for none, or null after showing the error. */
@@ -155,7 +155,7 @@ export function crashPage(el, app) {
       replaceChildren(players, h("tr", {}, h("td", { class: "empty", colspan: 3 }, "No bets in this round yet")));
       return;
     }
-    replaceChildren(players, list.map((player) => h("tr", { class: `player-${player.status}${player.user === me() ? " me" : ""}` },
+    replaceChildren(players, list.map((player) => h("tr", { class: `player-${player.status}${player.name === me() ? " me" : ""}` },
       h("td", {}, player.name),
       h("td", { class: "num" }, player.multiplier ? `${player.multiplier}×` : player.status === "open" ? "—" : player.status),
       h("td", { class: "num" }, h("span", { class: "money" },
