@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from server.logs import redact
 from server.services import Services
 from server.socket_cap import SocketCap
 from server.stepped import ops as stepped_ops
+from server.supervise import Supervisor
 from server.upgrade import upgrade_open_bets
 from server.web_security import WebSecurity
 from server.ws import websocket_endpoint
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 OP_MODULES = (bet_ops, stepped_ops, crash_ops)
 """Modules whose import registers their WebSocket ops in `server.ops.OPS`."""
 
-SHUTDOWN_TIMEOUT_S = 5.0
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
@@ -55,24 +56,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await upgrade_open_bets(services.redis, services.wallet, services.stepped)
         app.state.crash = crash = CrashService(services)
         await crash.start()
+        metrics = services.metrics
         loops = [
-            asyncio.create_task(services.hub.run(), name="pubsub-hub"),
-            asyncio.create_task(
-                services.bets.live.run(services.hub.publish_public), name="bets-live"
+            Supervisor("pubsub-hub", services.hub.run, metrics),
+            Supervisor(
+                "bets-live", partial(services.bets.live.run, services.hub.publish_public), metrics
             ),
-            asyncio.create_task(services.stepped.run_expiry(), name="game-expiry"),
+            Supervisor("game-expiry", services.stepped.run_expiry, metrics),
         ]
+        for loop in loops:
+            loop.start()
         log.info("croupier ready on redis %s", redact(url))
         try:
             yield
         finally:
             await crash.stop()
-            for loop in loops:
-                loop.cancel()
-            # Bounded: on Python 3.11 a cancellation can be lost inside a Redis call.
-            _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_TIMEOUT_S)
-            for loop in stuck:
-                log.warning("background loop %s did not stop in time", loop.get_name())
+            await asyncio.gather(*(loop.stop() for loop in loops))  # each bounded
             await services.aclose()
             if embedded is not None:
                 await embedded.stop()
