@@ -20,10 +20,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from games.crash import HashChain, crash_point, elapsed_for, sha256_hex
+from games.crash import ChainConvention, HashChain, crash_point, elapsed_for, next_hash, sha256_hex
 from server.audit import audit_user
 from server.crash import keys
-from server.crash.chain_store import Chain, chain_json
+from server.crash.chain_store import Chain, chain_json, parse_chain
 from server.crash.config import DEFAULT_SALT
 from server.crash.records import Bet
 from server.crash.scripts import CrashScripts
@@ -209,7 +209,7 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     watcher = players["manual"].client
     opening = await fresh_betting(watcher, lambda k: point_of(k) > 1)
     round_id, point = opening["round_id"], point_of(opening["round_id"])
-    assert opening["commitment"] == sha256_hex(HASHES[round_id - 1])
+    assert opening["commitment"] == next_hash(HASHES[round_id - 1], ChainConvention.BYTES)
     targets = {"below": Decimal("1.10"), "at": point, "above": point + Decimal("0.01")}
 
     async def place(name: str) -> dict[str, Any]:
@@ -489,7 +489,7 @@ async def test_verify_walks_the_servers_own_chain(
                 await asyncio.sleep(0.1)
         (last,) = (await http.get(f"{server.base_url}/api/crash/history")).json()["items"]
         assert last["round_id"] == 1 and last["hash"] == chain.hash_for_round(1)
-        assert sha256_hex(last["hash"]) == public["terminating_hash"]
+        assert next_hash(last["hash"], ChainConvention.BYTES) == public["terminating_hash"]
 
         async def verify(value: str) -> httpx.Response:
             return await http.get(f"{server.base_url}/api/crash/verify", params={"hash": value})
@@ -709,3 +709,21 @@ async def test_two_instances_run_one_loop_and_survive_the_leader_dying(
             await server.stop()
         await redis.aclose()
         await embedded.stop()
+
+
+def test_a_chain_stored_before_conventions_keeps_walking_the_hex_text() -> None:
+    """A published chain keeps its convention: one stored without a convention walks
+    and scores the hashes' hex text; a new one uses bustabit's raw bytes."""
+    text = HashChain("published", 20, checkpoint_interval=5, convention=ChainConvention.TEXT)
+    stored = json.loads(chain_json(text, DEFAULT_SALT))
+    del stored["convention"]  # as the first versions stored it
+    legacy = parse_chain(json.dumps(stored))
+    assert legacy.convention is ChainConvention.TEXT
+    assert legacy.terminating_hash == text.terminating_hash
+    round_hash = legacy.round_hash(7)
+    assert sha256_hex(round_hash) == legacy.round_hash(6)
+    assert legacy.point(7) == crash_point(round_hash, DEFAULT_SALT, ChainConvention.TEXT)
+    assert legacy.locate(round_hash)[0] == 7
+    fresh = parse_chain(chain_json(HashChain("new", 20, 5), DEFAULT_SALT))
+    assert fresh.convention is ChainConvention.BYTES
+    assert fresh.public()["convention"] == "bytes"
