@@ -291,6 +291,35 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     }  # fmt: skip
 
 
+async def test_every_played_bet_is_in_the_history_and_the_live_feed_with_its_round(
+    crash_server: ServerProcess, join: Callable[[ServerProcess], Awaitable[Player]]
+) -> None:
+    winner, loser, watcher = [await join(crash_server) for _ in range(3)]
+    opening = await fresh_betting(watcher.client, lambda k: point_of(k) > Decimal("1.10"))
+    round_id, point = opening["round_id"], point_of(opening["round_id"])
+    await winner.client.request(
+        "crash.bet", amount=1000, currency="PLAY", key=f"w{round_id}", auto_cashout="1.10"
+    )
+    await loser.client.request("crash.bet", amount=500, currency="PLAY", key=f"l{round_id}")
+    live: dict[str, dict[str, Any]] = {}
+    names = {winner.user["name"]: "winner", loser.user["name"]: "loser"}
+    async with asyncio.timeout(30):
+        while set(live) != {"winner", "loser"}:
+            event = await watcher.client.next_event("bets.live")
+            for item in event["data"]["bets"]:
+                if item["user"] in names and item["game"] == "crash":
+                    live[names[item["user"]]] = item
+    assert (live["winner"]["multiplier"], live["winner"]["payout"]) == ("1.10", 1100)
+    assert (live["loser"]["multiplier"], live["loser"]["payout"]) == ("0.00", 0)
+    outcome = {"round": round_id, "point": str(point), "hash": HASHES[round_id - 1]}
+    for player, multiplier, payout in ((winner, "1.10", 1100), (loser, "0.00", 0)):
+        newest = (await player.client.request("bets", limit=5))["items"][0]
+        assert newest["game"] == "crash" and newest["outcome"] == outcome
+        assert (newest["multiplier"], newest["payout"]) == (multiplier, payout)
+        crash_only = (await player.client.request("bets", game="crash"))["items"]
+        assert [bet["id"] for bet in crash_only] == [newest["id"]]
+
+
 async def test_players_are_listed_by_public_name_never_by_user_id(
     crash_server: ServerProcess, join: Callable[[ServerProcess], Awaitable[Player]]
 ) -> None:
