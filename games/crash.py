@@ -1,10 +1,14 @@
 """Crash: the math of a shared round whose multiplier grows until it crashes.
 
-Hash chain (bustabit style). Every hash is `sha256_hex(text)`: the SHA-256 hex
-digest of the UTF-8 bytes of `text` (for hex strings, their ASCII). From a
-secret seed and a length N:
+Hash chain (bustabit's). Hashes are 64 lowercase hex characters. From a secret
+seed and a length N:
 
-    h_0 = sha256_hex(seed),  h_{i+1} = sha256_hex(h_i)  for i = 0 .. N-1
+    h_0 = SHA-256(seed text),  h_{i+1} = SHA-256(input(h_i))  for i = 0 .. N-1
+
+where `input(h)` is, by the chain's convention, the 32 raw bytes the hex spells
+(BYTES, as bustabit's current chain and verifier: any round can be checked
+with bustabit's own verifier) or the 64 hex characters as ASCII (TEXT, as the
+first chains of this server; a chain keeps its convention for life).
 
 Rounds are played backwards through the chain: round k (1 <= k <= N) uses
 h_{N-k}, so round 1 uses h_{N-1} and round N uses h_0. The terminating hash
@@ -15,7 +19,7 @@ hash belongs to the committed chain, and no one can predict the next one.
 
 Crash point. A public salt (chosen after the terminating hash is published,
 e.g. a future block hash) keeps the operator from picking a lucky chain:
-X = int(first 13 hex digits of HMAC_SHA256(key=salt, msg=round_hash), 16) / 2**52
+X = int(first 13 hex digits of HMAC_SHA256(key=salt as ASCII, msg=input(round_hash)), 16) / 2**52
 and the point is max(1.00, floor(99 / (1 - X)) / 100), computed in integers:
 P(point >= m) = 0.99 / m up to 2**-52, a 1% edge for any cashout target.
 
@@ -48,9 +52,28 @@ _PRECISION = 40
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
 
 
+class ChainConvention(StrEnum):
+    """How a round hash is fed to SHA-256 (the next hash) and to the HMAC of its point."""
+
+    BYTES = "bytes"
+    """The 32 raw bytes the hex spells: bustabit's current convention."""
+    TEXT = "text"
+    """The 64 hex characters as ASCII: the first chains of this server."""
+
+
 def sha256_hex(text: str) -> str:
     """SHA-256 hex digest of the UTF-8 bytes of `text`."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hash_input(round_hash: str, convention: ChainConvention) -> bytes:
+    """The bytes a round hash stands for under `convention`."""
+    return bytes.fromhex(round_hash) if convention is ChainConvention.BYTES else round_hash.encode()
+
+
+def next_hash(round_hash: str, convention: ChainConvention) -> str:
+    """SHA-256 of a hash under `convention`: the hash of the previous round."""
+    return hashlib.sha256(hash_input(round_hash, convention)).hexdigest()
 
 
 def _check_shape(length: int, interval: int) -> None:
@@ -58,9 +81,9 @@ def _check_shape(length: int, interval: int) -> None:
         raise ValueError("length and checkpoint interval must be positive")
 
 
-def _hash_forward(value: str, steps: int) -> str:
+def _hash_forward(value: str, steps: int, convention: ChainConvention) -> str:
     for _ in range(steps):
-        value = sha256_hex(value)
+        value = next_hash(value, convention)
     return value
 
 
@@ -71,26 +94,38 @@ class HashChain:
     interval - 1 hashes away from a stored one.
     """
 
-    def __init__(self, seed: str, length: int, checkpoint_interval: int = 1000) -> None:
+    def __init__(
+        self,
+        seed: str,
+        length: int,
+        checkpoint_interval: int = 1000,
+        convention: ChainConvention = ChainConvention.BYTES,
+    ) -> None:
         _check_shape(length, checkpoint_interval)
         checkpoints: list[str] = []
         value = sha256_hex(seed)
         for index in range(length):
             if index % checkpoint_interval == 0:
                 checkpoints.append(value)
-            value = sha256_hex(value)
-        self._adopt(checkpoints, length, checkpoint_interval)
+            value = next_hash(value, convention)
+        self._adopt(checkpoints, length, checkpoint_interval, convention)
 
     @classmethod
     def from_checkpoints(
-        cls, checkpoints: list[str], length: int, checkpoint_interval: int
+        cls,
+        checkpoints: list[str],
+        length: int,
+        checkpoint_interval: int,
+        convention: ChainConvention = ChainConvention.BYTES,
     ) -> Self:
         """Restore a chain from its exported checkpoints (trusted: not re-derived)."""
         chain = cls.__new__(cls)
-        chain._adopt(checkpoints, length, checkpoint_interval)
+        chain._adopt(checkpoints, length, checkpoint_interval, convention)
         return chain
 
-    def _adopt(self, checkpoints: list[str], length: int, interval: int) -> None:
+    def _adopt(
+        self, checkpoints: list[str], length: int, interval: int, convention: ChainConvention
+    ) -> None:
         _check_shape(length, interval)
         if len(checkpoints) != (length - 1) // interval + 1:
             raise ValueError(f"a {length}-chain every {interval} has other checkpoints")
@@ -98,9 +133,10 @@ class HashChain:
             raise ValueError("checkpoints must be lowercase sha256 hex digests")
         self.length = length
         self.checkpoint_interval = interval
+        self.convention = convention
         self._checkpoints = list(checkpoints)
         last = (len(checkpoints) - 1) * interval
-        self._terminating_hash = _hash_forward(checkpoints[-1], length - last)
+        self._terminating_hash = _hash_forward(checkpoints[-1], length - last, convention)
 
     @property
     def checkpoints(self) -> list[str]:
@@ -109,7 +145,7 @@ class HashChain:
 
     @property
     def terminating_hash(self) -> str:
-        """h_N = sha256_hex(hash of round 1), published before round 1."""
+        """h_N = next_hash(hash of round 1), published before round 1."""
         return self._terminating_hash
 
     def hash_for_round(self, round_number: int) -> str:
@@ -117,10 +153,15 @@ class HashChain:
         if not 1 <= round_number <= self.length:
             raise ValueError(f"round must be 1..{self.length}, got {round_number}")
         checkpoint, steps = divmod(self.length - round_number, self.checkpoint_interval)
-        return _hash_forward(self._checkpoints[checkpoint], steps)
+        return _hash_forward(self._checkpoints[checkpoint], steps, self.convention)
 
 
-def verify_chain(round_hash: str, terminating_hash: str, max_steps: int) -> int | None:
+def verify_chain(
+    round_hash: str,
+    terminating_hash: str,
+    max_steps: int,
+    convention: ChainConvention = ChainConvention.BYTES,
+) -> int | None:
     """The round number of `round_hash` in the chain ending at `terminating_hash`.
 
     Hashes forward at most `max_steps` times; None if the terminating hash is
@@ -128,7 +169,7 @@ def verify_chain(round_hash: str, terminating_hash: str, max_steps: int) -> int 
     """
     value = round_hash
     for steps in range(1, max_steps + 1):
-        value = sha256_hex(value)
+        value = next_hash(value, convention)
         if value == terminating_hash:
             return steps
     return None
@@ -141,9 +182,12 @@ def point_for_bits(bits: int) -> Decimal:
     return max(_ONE, floor_decimal(Fraction(_EDGE_X100 * _SPAN, 100 * (_SPAN - bits)), 2))
 
 
-def crash_point(round_hash: str, salt: str) -> Decimal:
-    """Crash point of a round: 52 bits of HMAC_SHA256(key=salt, msg=round_hash)."""
-    digest = hmac.new(salt.encode(), round_hash.encode(), hashlib.sha256).hexdigest()
+def crash_point(
+    round_hash: str, salt: str, convention: ChainConvention = ChainConvention.BYTES
+) -> Decimal:
+    """Crash point of a round: 52 bits of HMAC_SHA256(key=salt, msg=input(round_hash))."""
+    message = hash_input(round_hash, convention)
+    digest = hmac.new(salt.encode(), message, hashlib.sha256).hexdigest()
     return point_for_bits(int(digest[:_HEX_DIGITS], 16))
 
 

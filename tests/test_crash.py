@@ -20,10 +20,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from games.crash import HashChain, crash_point, elapsed_for, sha256_hex
+from games.crash import ChainConvention, HashChain, crash_point, elapsed_for, next_hash, sha256_hex
 from server.audit import audit_user
 from server.crash import keys
-from server.crash.chain_store import Chain, chain_json
+from server.crash.chain_store import Chain, chain_json, parse_chain
 from server.crash.config import DEFAULT_SALT
 from server.crash.records import Bet
 from server.crash.scripts import CrashScripts
@@ -209,7 +209,7 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     watcher = players["manual"].client
     opening = await fresh_betting(watcher, lambda k: point_of(k) > 1)
     round_id, point = opening["round_id"], point_of(opening["round_id"])
-    assert opening["commitment"] == sha256_hex(HASHES[round_id - 1])
+    assert opening["commitment"] == next_hash(HASHES[round_id - 1], ChainConvention.BYTES)
     targets = {"below": Decimal("1.10"), "at": point, "above": point + Decimal("0.01")}
 
     async def place(name: str) -> dict[str, Any]:
@@ -289,6 +289,35 @@ async def test_a_round_pays_manual_and_target_cashouts_and_takes_losses(
     assert history[0] == {
         "round_id": round_id, "point": str(point), "hash": HASHES[round_id - 1], "voided": False
     }  # fmt: skip
+
+
+async def test_every_played_bet_is_in_the_history_and_the_live_feed_with_its_round(
+    crash_server: ServerProcess, join: Callable[[ServerProcess], Awaitable[Player]]
+) -> None:
+    winner, loser, watcher = [await join(crash_server) for _ in range(3)]
+    opening = await fresh_betting(watcher.client, lambda k: point_of(k) > Decimal("1.10"))
+    round_id, point = opening["round_id"], point_of(opening["round_id"])
+    await winner.client.request(
+        "crash.bet", amount=1000, currency="PLAY", key=f"w{round_id}", auto_cashout="1.10"
+    )
+    await loser.client.request("crash.bet", amount=500, currency="PLAY", key=f"l{round_id}")
+    live: dict[str, dict[str, Any]] = {}
+    names = {winner.user["name"]: "winner", loser.user["name"]: "loser"}
+    async with asyncio.timeout(30):
+        while set(live) != {"winner", "loser"}:
+            event = await watcher.client.next_event("bets.live")
+            for item in event["data"]["bets"]:
+                if item["user"] in names and item["game"] == "crash":
+                    live[names[item["user"]]] = item
+    assert (live["winner"]["multiplier"], live["winner"]["payout"]) == ("1.10", 1100)
+    assert (live["loser"]["multiplier"], live["loser"]["payout"]) == ("0.00", 0)
+    outcome = {"round": round_id, "point": str(point), "hash": HASHES[round_id - 1]}
+    for player, multiplier, payout in ((winner, "1.10", 1100), (loser, "0.00", 0)):
+        newest = (await player.client.request("bets", limit=5))["items"][0]
+        assert newest["game"] == "crash" and newest["outcome"] == outcome
+        assert (newest["multiplier"], newest["payout"]) == (multiplier, payout)
+        crash_only = (await player.client.request("bets", game="crash"))["items"]
+        assert [bet["id"] for bet in crash_only] == [newest["id"]]
 
 
 async def test_players_are_listed_by_public_name_never_by_user_id(
@@ -489,7 +518,7 @@ async def test_verify_walks_the_servers_own_chain(
                 await asyncio.sleep(0.1)
         (last,) = (await http.get(f"{server.base_url}/api/crash/history")).json()["items"]
         assert last["round_id"] == 1 and last["hash"] == chain.hash_for_round(1)
-        assert sha256_hex(last["hash"]) == public["terminating_hash"]
+        assert next_hash(last["hash"], ChainConvention.BYTES) == public["terminating_hash"]
 
         async def verify(value: str) -> httpx.Response:
             return await http.get(f"{server.base_url}/api/crash/verify", params={"hash": value})
@@ -709,3 +738,21 @@ async def test_two_instances_run_one_loop_and_survive_the_leader_dying(
             await server.stop()
         await redis.aclose()
         await embedded.stop()
+
+
+def test_a_chain_stored_before_conventions_keeps_walking_the_hex_text() -> None:
+    """A published chain keeps its convention: one stored without a convention walks
+    and scores the hashes' hex text; a new one uses bustabit's raw bytes."""
+    text = HashChain("published", 20, checkpoint_interval=5, convention=ChainConvention.TEXT)
+    stored = json.loads(chain_json(text, DEFAULT_SALT))
+    del stored["convention"]  # as the first versions stored it
+    legacy = parse_chain(json.dumps(stored))
+    assert legacy.convention is ChainConvention.TEXT
+    assert legacy.terminating_hash == text.terminating_hash
+    round_hash = legacy.round_hash(7)
+    assert sha256_hex(round_hash) == legacy.round_hash(6)
+    assert legacy.point(7) == crash_point(round_hash, DEFAULT_SALT, ChainConvention.TEXT)
+    assert legacy.locate(round_hash)[0] == 7
+    fresh = parse_chain(chain_json(HashChain("new", 20, 5), DEFAULT_SALT))
+    assert fresh.convention is ChainConvention.BYTES
+    assert fresh.public()["convention"] == "bytes"

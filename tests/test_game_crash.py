@@ -11,6 +11,7 @@ from fractions import Fraction
 import pytest
 
 from games.crash import (
+    ChainConvention,
     HashChain,
     RoundPhase,
     advance,
@@ -28,13 +29,35 @@ SALT = "0000000000000000004d6ec16dafe9d8370958664c1dc422f452892264c59526"
 SPAN = 2**52
 
 
+BUSTABIT_SALT = "00000000000000000001e08b7fd44f95e3e950ac65650a8031a6d5e1750e34be"
+BUSTABIT_GAMES = [  # game id, hash, bust: public results of bustabit's current chain
+    (12306896, "94aa062026624e59a0ace092568d5f46e21b9bf1d5173609db8645dd62bdfc44", "10.91"),
+    (12306895, "94e66d98029c61ecd27c4fb6b381d401c823cf3dfbdac9246756d5b655e125aa", "4.26"),
+    (12306894, "8d3b9726ca7bc5e3637bf2079e09eaf2a9d67df4e6f50ff23a7b593bd802cca6", "1.83"),
+]
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def reference_point(round_hash: str, salt: str) -> Decimal:
+def walk(round_hash: str, convention: ChainConvention) -> str:
+    """The next hash of the chain, from the definition."""
+    if convention is ChainConvention.BYTES:
+        return hashlib.sha256(bytes.fromhex(round_hash)).hexdigest()
+    return sha(round_hash)
+
+
+def reference_point(
+    round_hash: str, salt: str, convention: ChainConvention = ChainConvention.BYTES
+) -> Decimal:
     """The published formula, step by step with Fractions."""
-    digest = hmac.new(salt.encode("ascii"), round_hash.encode("ascii"), hashlib.sha256)
+    message = (
+        bytes.fromhex(round_hash)
+        if convention is ChainConvention.BYTES
+        else round_hash.encode("ascii")
+    )
+    digest = hmac.new(salt.encode("ascii"), message, hashlib.sha256)
     x = Fraction(int(digest.hexdigest()[:13], 16), 2**52)
     hundredths = math.floor(Fraction(99) / (1 - x))
     return max(Decimal(1), Decimal(hundredths) / 100)
@@ -45,17 +68,31 @@ def long_chain() -> HashChain:
     return HashChain(SEED, 100_000, checkpoint_interval=1000)
 
 
-def test_small_chain_matches_the_definition() -> None:
+def test_bustabit_games_check_against_their_published_results() -> None:
+    """Public games of bustabit's chain: each hash is the next hash of the one after
+    it, and its point under bustabit's salt is the bust bustabit published."""
+    for (_, newer, _), (_, older, _) in itertools.pairwise(BUSTABIT_GAMES):
+        assert walk(newer, ChainConvention.BYTES) == older
+    chain = HashChain.from_checkpoints([BUSTABIT_GAMES[0][1]], 3, 3, ChainConvention.BYTES)
+    for round_id, (_, round_hash, bust) in enumerate(BUSTABIT_GAMES[::-1], start=1):
+        assert chain.hash_for_round(round_id) == round_hash
+        assert crash_point(round_hash, BUSTABIT_SALT, ChainConvention.BYTES) == Decimal(bust)
+    assert verify_chain(BUSTABIT_GAMES[0][1], chain.terminating_hash, 5) == 3
+
+
+@pytest.mark.parametrize("convention", list(ChainConvention))
+def test_small_chain_matches_the_definition(convention: ChainConvention) -> None:
     hashes = [sha(SEED)]
     for _ in range(50):
-        hashes.append(sha(hashes[-1]))
-    chain = HashChain(SEED, 50, checkpoint_interval=7)
+        hashes.append(walk(hashes[-1], convention))
+    chain = HashChain(SEED, 50, checkpoint_interval=7, convention=convention)
     assert chain.terminating_hash == hashes[50]
     assert [chain.hash_for_round(k) for k in range(1, 51)] == hashes[49::-1]
     assert chain.checkpoints == hashes[0:50:7]
-    assert sha(chain.hash_for_round(1)) == chain.terminating_hash
+    assert walk(chain.hash_for_round(1), convention) == chain.terminating_hash
     for k in range(1, 50):
-        assert sha(chain.hash_for_round(k + 1)) == chain.hash_for_round(k)
+        assert walk(chain.hash_for_round(k + 1), convention) == chain.hash_for_round(k)
+        assert verify_chain(chain.hash_for_round(k), chain.terminating_hash, 60, convention) == k
 
 
 @pytest.mark.parametrize("interval", [1, 3, 10, 11])
@@ -69,7 +106,7 @@ def test_checkpoint_interval_does_not_change_the_chain(interval: int) -> None:
 def test_long_chain_spot_checks(long_chain: HashChain) -> None:
     assert len(long_chain.checkpoints) == 100
     assert long_chain.hash_for_round(100_000) == sha(SEED)
-    assert sha(long_chain.hash_for_round(1)) == long_chain.terminating_hash
+    assert walk(long_chain.hash_for_round(1), ChainConvention.BYTES) == long_chain.terminating_hash
     rounds = [
         1,
         999,
@@ -81,7 +118,9 @@ def test_long_chain_spot_checks(long_chain: HashChain) -> None:
         *random.Random(7).sample(range(1, 100_000), 20),
     ]
     for k in rounds:
-        assert sha(long_chain.hash_for_round(k + 1)) == long_chain.hash_for_round(k)
+        assert walk(long_chain.hash_for_round(k + 1), ChainConvention.BYTES) == (
+            long_chain.hash_for_round(k)
+        )
 
 
 def test_checkpoints_round_trip(long_chain: HashChain) -> None:
@@ -123,20 +162,23 @@ def test_verify_chain_rejects_foreign_hashes(long_chain: HashChain) -> None:
     assert verify_chain(long_chain.terminating_hash, long_chain.terminating_hash, 2000) is None
 
 
-def test_crash_point_vectors(long_chain: HashChain) -> None:
+@pytest.mark.parametrize("convention", list(ChainConvention))
+def test_crash_point_vectors(long_chain: HashChain, convention: ChainConvention) -> None:
     hashes = [long_chain.hash_for_round(k) for k in range(1, 200)]
     hashes += [sha(str(i)) for i in range(200)]
     for round_hash in hashes:
-        point = crash_point(round_hash, SALT)
-        assert point == reference_point(round_hash, SALT)
+        point = crash_point(round_hash, SALT, convention)
+        assert point == reference_point(round_hash, SALT, convention)
         assert point.as_tuple().exponent == -2
 
 
-def test_crash_point_pinned_values() -> None:
-    # Regression pins, computed with reference_point() above.
-    assert crash_point(sha("0"), SALT) == reference_point(sha("0"), SALT) == Decimal("3.72")
-    assert crash_point(sha("1"), SALT) == reference_point(sha("1"), SALT) == Decimal("1.00")
-    assert crash_point(sha("2"), "salt") == reference_point(sha("2"), "salt") == Decimal("1.03")
+def test_crash_point_pinned_values_of_text_chains() -> None:
+    """Regression pins of the convention of the first chains (hashes as hex text)."""
+    text = ChainConvention.TEXT
+    for seed, salt, pinned in (("0", SALT, "3.72"), ("1", SALT, "1.00"), ("2", "salt", "1.03")):
+        round_hash = sha(seed)
+        assert crash_point(round_hash, salt, text) == reference_point(round_hash, salt, text)
+        assert crash_point(round_hash, salt, text) == Decimal(pinned)
 
 
 def test_point_for_bits_range() -> None:

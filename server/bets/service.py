@@ -106,6 +106,7 @@ class BetService:
         self.games = games
         self.seeds = SeedPairs(redis, runner)
         self._play = runner.script(script_source(_HERE / "bet_play.lua"))
+        self._record = runner.script(script_source(_HERE / "bet_record.lua", with_prelude=False))
         self._ttl = str(settings.idempotency_ttl_s)
         self._pairs: OrderedDict[str, ActivePair] = OrderedDict()
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -215,6 +216,17 @@ class BetService:
         record["balance"] = int(wallet.get(record["currency"], 0))
         return record
 
+    async def record(self, user_id: str, user_name: str, record: dict[str, Any]) -> bool:
+        """Store the record of a bet another game's flow settled (once, whoever asks) and
+        announce it in the live feed; False if it was stored before."""
+        keys = UserKeys(user_id)
+        stored = await self._record(
+            keys=[keys.bets, keys.bets_index], args=[record["id"], record["game"], dumps(record)]
+        )
+        if stored:
+            self.live.announce(user_name, record)
+        return bool(stored)
+
     def _check_limits(self, request: BetRequest, max_multiplier: Any) -> None:
         limits = self._settings.bet_limits[request.currency]
         if not limits.min_bet <= request.amount <= limits.max_bet:
@@ -244,7 +256,7 @@ class BetService:
         raw = await self._redis.hmget(keys.bets, ids) if ids else []
         records = [json.loads(item) for item in raw if item is not None]
         revealed = await self.seeds.revealed(
-            user_id, sorted({record["server_seed_hash"] for record in records})
+            user_id, sorted({record["server_seed_hash"] for record in records} - {None})
         )
         for record in records:
             record["server_seed"] = revealed.get(record["server_seed_hash"])

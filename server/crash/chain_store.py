@@ -5,7 +5,15 @@ a random one) and stores its checkpoints, length, terminating hash and salt
 with SET NX: instances starting together each make one, the first stored wins
 and all of them load it. The stored chain, not the settings, is used from then
 on. The checkpoints are secret (they give every future round hash); the
-terminating hash and the salt are public.
+terminating hash, the salt and the convention are public.
+
+New chains use bustabit's convention (hashes as raw bytes, `bytes`), so any
+round can be checked with bustabit's own verifier. A chain stored before the
+convention was recorded used the hashes' hex text (`text`) and keeps it: its
+terminating hash is published, and changing how it is walked would break every
+check of it. To move such a deployment to `bytes`, publish a new chain: delete
+every `crash:{live}:*` key between two rounds with every instance stopped,
+restart, and publish the new terminating hash with a salt chosen after it.
 """
 
 import asyncio
@@ -18,7 +26,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from games.crash import HashChain, crash_point, sha256_hex
+from games.crash import ChainConvention, HashChain, crash_point, next_hash
 from server.crash import keys
 from server.crash.config import CrashSettings
 
@@ -48,15 +56,19 @@ class Chain:
     def length(self) -> int:
         return self.hashes.length
 
+    @property
+    def convention(self) -> ChainConvention:
+        return self.hashes.convention
+
     def round_hash(self, round_id: int) -> str:
         """Secret until the round crashes."""
         return self.hashes.hash_for_round(round_id)
 
     def point(self, round_id: int) -> Decimal:
-        return crash_point(self.round_hash(round_id), self.salt)
+        return crash_point(self.round_hash(round_id), self.salt, self.convention)
 
     def commitment(self, round_id: int) -> str:
-        """sha256 of the round's hash: the previous round's hash, or the terminating hash."""
+        """The next hash of the round's hash: the previous round's hash, or the terminating one."""
         return self.terminating_hash if round_id == 1 else self.round_hash(round_id - 1)
 
     def locate(self, round_hash: str) -> tuple[int | None, int]:
@@ -69,7 +81,7 @@ class Chain:
         value, most = round_hash, self.hashes.checkpoint_interval
         for steps in range(most + 1):
             if steps:
-                value = sha256_hex(value)
+                value = next_hash(value, self.convention)
             index = self._positions.get(value)
             if index is not None:
                 round_id = self.length - (index - steps)
@@ -77,7 +89,12 @@ class Chain:
         return None, most
 
     def public(self) -> dict[str, Any]:
-        return {"terminating_hash": self.terminating_hash, "salt": self.salt, "length": self.length}
+        return {
+            "terminating_hash": self.terminating_hash,
+            "salt": self.salt,
+            "length": self.length,
+            "convention": self.convention.value,
+        }
 
 
 def chain_json(hashes: HashChain, salt: str) -> str:
@@ -89,6 +106,7 @@ def chain_json(hashes: HashChain, salt: str) -> str:
             "checkpoints": hashes.checkpoints,
             "terminating_hash": hashes.terminating_hash,
             "salt": salt,
+            "convention": hashes.convention.value,
         }
     )
 
@@ -96,8 +114,10 @@ def chain_json(hashes: HashChain, salt: str) -> str:
 def parse_chain(raw: str) -> Chain:
     """A stored chain; ValueError if its checkpoints do not end at its terminating hash."""
     data = json.loads(raw)
+    # A chain stored before conventions were recorded walks the hashes' hex text.
+    convention = ChainConvention(data.get("convention", ChainConvention.TEXT))
     hashes = HashChain.from_checkpoints(
-        data["checkpoints"], data["length"], data["checkpoint_interval"]
+        data["checkpoints"], data["length"], data["checkpoint_interval"], convention
     )
     if hashes.terminating_hash != data["terminating_hash"]:
         raise ValueError("the stored crash chain does not end at its terminating hash")

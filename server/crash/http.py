@@ -57,7 +57,7 @@ async def verify(request: Request) -> Response:
             "hash": params.hash,
             "valid": round_id is not None,
             "round_id": round_id,
-            "point": show(hundredths(crash_point(params.hash, chain.salt))),
+            "point": show(hundredths(crash_point(params.hash, chain.salt, chain.convention))),
             **chain.public(),
         }
     )

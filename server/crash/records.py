@@ -104,7 +104,7 @@ class RoundState:
     fence: int
     """Fencing number of the leader that owns the round."""
     commitment: str
-    """Hash of the previous round (or the terminating hash): sha256(this round's hash)."""
+    """Hash of the previous round (or the terminating hash): the next hash of this round's hash."""
     betting_ends: int
     started_at: int
     tick: int

@@ -170,7 +170,10 @@ class RoundLoop:
 
     async def _close(self, round_id: int, crashed: float) -> None:
         """Settle every bet of a crashed round, then show it until crashed_ms have passed."""
-        await self._settlement.close_all(round_id, await self._store.bets())
+        bets = await self._store.bets()
+        await self._settlement.close_all(round_id, bets)
+        point = hundredths(self._chain.point(round_id))
+        await self._settlement.record_all(round_id, bets, point, self._chain.round_hash(round_id))
         await self._store.finish(self._term, round_id)
         pause = crashed + self._settings.crashed_ms / 1000 - self._loop.time()
         await asyncio.sleep(max(pause, 0))

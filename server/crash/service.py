@@ -49,7 +49,7 @@ class CrashService:
         self._services = services
         scripts = CrashScripts.register(services.runner)
         self.store = CrashStore(services.redis, scripts)
-        self._settlement = Settlement(services.wallet)
+        self._settlement = Settlement(services.wallet, services.bets)
         self.players = Players(services, self.store, self._settlement)
         self._lease = Lease(scripts, instance_token(services.settings.port), self.settings.lease_ms)
         self._chain: Chain | None = None

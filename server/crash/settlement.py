@@ -6,12 +6,19 @@ the round (`crash:<round>:settle`, `crash:<round>:refund`) and the wallet's
 settle and rollback are compare-and-set on the bet entry being open, so the
 leader, a player's cashout and a new leader after a failover may all close the
 same bet: the first call moves the money, the others replay its result.
+
+Once a round has crashed, every bet that played it (cashed out or lost) gets
+its public record in the player's bet history and the live feed, with the
+round's hash and point; a voided or unplayed bet was refunded and gets none.
 """
 
 import asyncio
 import logging
+import time
+from typing import Any
 
-from server.crash.records import Bet, BetStatus
+from server.bets.service import BetService
+from server.crash.records import Bet, BetStatus, show
 from server.errors import CroupierError
 from server.wallet import Movement, Wallet
 
@@ -41,8 +48,9 @@ def refund_key(round_id: int) -> str:
 class Settlement:
     """Closes bets in the wallet as their round records say."""
 
-    def __init__(self, wallet: Wallet, concurrency: int = 16) -> None:
+    def __init__(self, wallet: Wallet, bets: BetService, concurrency: int = 16) -> None:
         self._wallet = wallet
+        self._bets = bets
         self._slots = asyncio.Semaphore(concurrency)
         """Bounds the wallet calls in flight, leaving Redis connections to the ticks."""
 
@@ -74,6 +82,18 @@ class Settlement:
             elif isinstance(result, BaseException):
                 raise result
 
+    async def record_all(self, round_id: int, bets: list[Bet], point: int, round_hash: str) -> None:
+        """Store the record of every bet that played the crashed round (once each)."""
+        now = int(time.time() * 1000)
+
+        async def store(bet: Bet) -> None:
+            async with self._slots:
+                record = bet_record(bet, round_id, point, round_hash, now)
+                await self._bets.record(bet.user, bet.name, record)
+
+        played = [bet for bet in bets if bet.status in (BetStatus.CASHED, BetStatus.LOST)]
+        await asyncio.gather(*(store(bet) for bet in played))
+
     async def _refund_unplayed(self, round_id: int, bet: Bet) -> Movement | None:
         """Refund a bet that never played, whether or not its debit happened.
 
@@ -92,3 +112,23 @@ class Settlement:
         return await self._wallet.rollback(
             bet.user, debit.tx["id"], key=refund_key(round_id), kind="refund"
         )
+
+
+def bet_record(bet: Bet, round_id: int, point: int, round_hash: str, now: int) -> dict[str, Any]:
+    """The public record of a bet that played a crashed round (point x100)."""
+    cashed = bet.status is BetStatus.CASHED
+    return {
+        "id": bet.tx,
+        "game": GAME,
+        "amount": bet.amount,
+        "currency": bet.currency,
+        "params": {"auto_cashout": show(bet.auto) if bet.auto else None},
+        "multiplier": show(bet.mult) if cashed else "0.00",
+        "payout": bet.payout if cashed else 0,
+        "outcome": {"round": round_id, "point": show(point), "hash": round_hash},
+        "server_seed_hash": None,
+        "client_seed": None,
+        "nonce": None,
+        "created_at": now,
+        "settled_at": now,
+    }
