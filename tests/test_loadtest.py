@@ -86,6 +86,48 @@ async def audit(redis_url: str) -> tuple[int, dict[str, Any]]:
     return status, report
 
 
+async def play_a_round_of_each(server: ServerProcess, http: httpx.AsyncClient) -> tuple[str, int]:
+    """Three new users: a settled dice bet, an open Mines game, a settled Quiz game.
+
+    Returns the Mines player's id and bet id."""
+    clients, ids = [], []
+    for _ in range(3):
+        token, user = await new_guest(http, server.base_url)
+        clients.append(await WsClient.open(server.ws_url, token))
+        ids.append(user["id"])
+    dice, mines, quiz = clients
+    params = {"target": 50.5, "condition": "over"}
+    await dice.request("bet", game="dice", amount=100, currency="PLAY", key="d", params=params)
+    mines_game = await mines.request("mines.start", amount=300, currency="PLAY", mines=3, key="m")
+    await quiz.request("quiz.start", amount=100, currency="PLAY", key="q")
+    if (await quiz.request("quiz.answer", choice=0))["state"]["state"] == "active":
+        await quiz.request("quiz.cashout")  # a right answer: take the win
+    for client in clients:
+        await client.close()
+    return ids[1], mines_game["bet_id"]
+
+
+async def test_audit_names_open_bets_and_gives_quiz_no_theoretical_edge(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    async with private_redis(tmp_path / "redis") as url:
+        server = await ServerProcess(log_dir, REDIS_URL=url).start()
+        try:
+            mines_user, mines_bet = await play_a_round_of_each(server, http)
+        finally:
+            await server.stop()
+        status, report = await audit(url)
+        text_status, text, _ = await run_module("server", "audit", env={"REDIS_URL": url})
+    assert status == text_status == 0 and report["ok"]  # an open bet alone fails nothing
+    assert report["open_bets"] == report["users_with_open_bets"] == 1
+    edges = {row["game"]: row["theoretical_edge"] for row in report["games"]}
+    assert edges == {"dice": 0.01, "mines": 0.01, "quiz": None}
+    assert report["problems"] == {mines_user: [f"open bet {mines_bet} (mines, 300 PLAY)"]}
+    assert f"user {mines_user}: open bet {mines_bet} (mines, 300 PLAY)" in text.splitlines()
+    [quiz_row] = [line for line in text.splitlines() if line.strip().startswith("quiz ")]
+    assert quiz_row.endswith("skill game")
+
+
 async def test_audit_command_finds_a_balance_moved_behind_the_ledger(
     server: ServerProcess, redis: Redis, redis_url: str, http: httpx.AsyncClient
 ) -> None:
