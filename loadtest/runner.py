@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 from loadtest.options import LoadOptions
-from loadtest.report import build_report, progress_line
+from loadtest.progress import Progress
+from loadtest.report import build_report
 from loadtest.stats import Stats
 from loadtest.user import MAX_ATTEMPTS
 from loadtest.worker import START_WAIT_S, worker_main
@@ -63,35 +64,29 @@ def _supervise(
     start_cell.value = start_at
     go.set()
 
-    total, interval = Stats(), Stats()
-    active: dict[int, int] = {}
+    total = Stats()
+    progress = Progress(len(workers), options.progress_s)
     results: list[dict[str, Any]] = []
     stopped_at = start_at
     done = 0
     run_end = start_at + options.duration_s + options.timeout_s * MAX_ATTEMPTS * 2
     deadline = run_end + options.audit_timeout_s
-    last_line = time.time()
     while done < len(workers):
-        message = _next(out, workers, deadline, options.progress_s or 1.0)
+        message = _next(out, workers, deadline)
         if message[0] == "stats":
-            _, worker, counts, active[worker] = message
+            _, worker, tick, counts, active = message
             stats = Stats.from_dict(counts)
             total.merge(stats)
-            interval.merge(stats)
+            progress.report(worker, tick, stats, active)
         elif message[0] == "done":
             _, worker, counts, user_results, worker_stopped = message
             total.merge(Stats.from_dict(counts))
             results.extend(user_results)
             stopped_at = max(stopped_at, worker_stopped)
-            active[worker] = 0
+            progress.finished(worker)
             done += 1
-        now = time.time()
-        if options.progress_s and now - last_line >= options.progress_s:
-            line = progress_line(
-                now - start_at, interval, now - last_line, total, sum(active.values())
-            )
+        for line in progress.lines():
             print(line, file=sys.stderr, flush=True)
-            interval, last_line = Stats(), now
     report = build_report(options, total, stopped_at - start_at, results)
     return (EXIT_OK if report["ok"] else EXIT_DISCREPANCY), report
 

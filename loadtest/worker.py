@@ -1,9 +1,10 @@
 """A worker process of the load test: runs its share of the users, then audits them.
 
-It reports to the parent through a queue: ("ready", worker), then every
-progress interval ("stats", worker, counts since the last report, active
+It reports to the parent through a queue: ("ready", worker), then at every
+progress tick ("stats", worker, tick, counts since the last report, active
 users), and at the end ("done", worker, last counts, user results, time the
-last user stopped betting).
+last user stopped betting). Tick k falls k progress intervals after the start
+time all workers share.
 """
 
 import asyncio
@@ -90,9 +91,12 @@ class _Worker:
         return result
 
     async def report(self, out: Any, worker: int) -> None:
+        interval = self.options.progress_s
+        tick = 0
         while True:
-            await asyncio.sleep(self.options.progress_s)
-            out.put(("stats", worker, self.stats.take(), self.active))
+            await asyncio.sleep(max(0.0, self.start_at + (tick + 1) * interval - time.time()))
+            tick = max(tick + 1, int((time.time() - self.start_at) / interval))
+            out.put(("stats", worker, tick, self.stats.take(), self.active))
 
 
 async def _work(

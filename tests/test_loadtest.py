@@ -1,8 +1,10 @@
 """The load-test script in smoke mode, and `croupier audit` on the test Redis."""
 
 import asyncio
+import itertools
 import json
 import os
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -31,11 +33,23 @@ async def run_module(*args: str, env: dict[str, str] | None = None) -> tuple[int
     return process.returncode, stdout.decode(), stderr.decode()
 
 
+PROGRESS_LINE = re.compile(r"\[\s*([\d.]+)s\] users\s+(\d+)\s+bets\s+([\d,]+) \(\s*([\d,]+)/s\)")
+
+
+def progress_lines(err: str) -> list[tuple[float, int, int, int]]:
+    """(elapsed s, users betting, bets so far, bets/s) of each progress line on stderr."""
+    return [
+        (float(m[1]), int(m[2]), int(m[3].replace(",", "")), int(m[4].replace(",", "")))
+        for m in map(PROGRESS_LINE.match, err.splitlines())
+        if m
+    ]
+
+
 async def test_load_test_smoke_run_passes_its_audit(server: ServerProcess) -> None:
     # Think time keeps each socket under the server's default rate limit.
     status, out, err = await run_module(
-        "loadtest", server.base_url, "--users", "4", "--tabs", "2", "--duration", "3",
-        "--ramp", "0.5", "--think", "15", "--workers", "2", "--json", "--progress", "0",
+        "loadtest", server.base_url, "--users", "4", "--tabs", "2", "--duration", "4",
+        "--ramp", "0.5", "--think", "15", "--workers", "2", "--json", "--progress", "0.5",
     )  # fmt: skip
     assert status == 0, out + err
     report = json.loads(out)
@@ -46,6 +60,13 @@ async def test_load_test_smoke_run_passes_its_audit(server: ServerProcess) -> No
     assert {name.partition(":")[2] for name in report["latency_ms"] if ":" in name} == {
         "dice", "limbo", "plinko", "keno",
     }  # fmt: skip
+    # One line per half second, each counting every worker's bets of its interval:
+    # no interval during which all users were betting shows no bets.
+    lines = progress_lines(err)
+    assert [elapsed for elapsed, *_ in lines] == [0.5 * k for k in range(1, len(lines) + 1)], err
+    steady = [now for before, now in itertools.pairwise(lines) if before[1] == now[1] == 4]
+    assert len(steady) >= 2 and all(rate > 0 for *_, rate in steady), err
+    assert lines[-1][2] <= report["bets"]
 
 
 SHORT_ROUND = (Decimal("1.00"), Decimal("1.30"))
