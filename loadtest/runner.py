@@ -88,7 +88,17 @@ def _supervise(
         for line in progress.lines():
             print(line, file=sys.stderr, flush=True)
     report = build_report(options, total, stopped_at - start_at, results)
-    return (EXIT_OK if report["ok"] else EXIT_DISCREPANCY), report
+    return _status(report), report
+
+
+def _status(report: dict[str, Any]) -> int:
+    """OK; else DISCREPANCY when an audit found one (or no bet settled); else FAILED,
+    as users could not be set up."""
+    if report["ok"]:
+        return EXIT_OK
+    if report["setup_failed"]["users"] and not report["audit"]["users_with_problems"]:
+        return EXIT_FAILED
+    return EXIT_DISCREPANCY
 
 
 def _next(out: Any, workers: list[Any], deadline: float, wait: float = 0.5) -> tuple[Any, ...]:

@@ -27,8 +27,28 @@ UNKNOWN_OUTCOME = frozenset({"INTERNAL", "TIMEOUT", "CLOSED"})
 """Failures after which the bet may or may not have been placed."""
 
 
+SIGN_UP_LIMIT_FIX = (
+    "start the server with CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE above the users signed up"
+    " per minute (e.g. 1000; the default allows 20 per client address)"
+)
+
+
 class SetupError(Exception):
-    """The user could not be created or could not sign in."""
+    """The user could not be created or could not sign in.
+
+    `code` (step:cause) is counted with the errors; the message says what failed
+    and, where it knows one, how to fix it.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def sign_up_refused(code: str) -> SetupError:
+    """The guest sign-up answered error `code`."""
+    fix = f"; {SIGN_UP_LIMIT_FIX}" if code == "RATE_LIMITED" else ""
+    return SetupError(f"guest:{code}", f"sign-up refused: {code}{fix}")
 
 
 @dataclass
@@ -139,17 +159,21 @@ class Player:
         try:
             response = await self.http.post("/api/auth/guest")
         except httpx.HTTPError as error:
-            raise SetupError(f"guest:{type(error).__name__}") from None
+            name = type(error).__name__
+            raise SetupError(
+                f"guest:{name}", f"sign-up failed: {name} (is {self.options.http_url} up?)"
+            ) from None
         if response.status_code != 200:
             try:
-                code = response.json()["error"]["code"]
+                code = str(response.json()["error"]["code"])
             except (ValueError, KeyError, TypeError):
-                code = response.status_code
-            raise SetupError(f"guest:{code}")
+                code = f"HTTP {response.status_code}"
+            raise sign_up_refused(code)
         self.stats.op("guest", (time.perf_counter() - started) * 1e6)
         body = response.json()
         self.token, self.user_id = body["token"], body["user"]["id"]
-        self._links = [await self._open_tab(tab) for tab in range(len(self.tabs))]
+        for tab in range(len(self.tabs)):
+            self._links.append(await self._open_tab(tab))
 
     async def _open_tab(self, tab: int) -> Link:
         options = self.options
@@ -159,11 +183,16 @@ class Player:
                 options.client, options.ws_url, self._event_handler(tab), options.timeout_s
             )
         except (OSError, TimeoutError) as error:
-            raise SetupError(f"connect:{type(error).__name__}") from None
+            name = type(error).__name__
+            raise SetupError(
+                f"connect:{name}", f"WebSocket to {options.ws_url} failed: {name}"
+            ) from None
         self.stats.op("connect", (time.perf_counter() - started) * 1e6)
         reply = await self._call(link, "auth", "auth", {"token": self.token})
         if reply is None or not reply["ok"]:
-            raise SetupError("auth")
+            await link.close()
+            code = "TIMEOUT" if reply is None else reply["error"]["code"]
+            raise SetupError(f"auth:{code}", f"sign-in on the WebSocket refused: {code}")
         return link
 
     def _event_handler(self, tab: int) -> OnEvent:

@@ -60,13 +60,15 @@ class _Worker:
         options = self.options
         ramp = options.ramp_s * index / options.users
         await asyncio.sleep(max(0.0, self.start_at + ramp - time.time()))
-        result: dict[str, Any] = {"user": None, "bets": 0, "entries": 0, "problems": []}
+        result: dict[str, Any] = {
+            "user": None, "setup_failed": None, "bets": 0, "entries": 0, "problems": [],
+        }  # fmt: skip
         player = Player(index, options, self.stats, self.http)
         try:
             await player.start()
         except SetupError as error:
-            self.stats.errors[str(error)] += 1
-            result["problems"] = [f"setup failed: {error}"]
+            self.stats.errors[error.code] += 1
+            result["setup_failed"] = str(error)
             await player.close()
             return result
         result["user"] = player.user_id

@@ -5,6 +5,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -96,6 +97,74 @@ async def test_load_test_plays_mines_and_crash_rounds_too(tmp_path: Path, log_di
     ops = set(report["latency_ms"])
     assert {"mines:start", "mines:reveal", "crash:bet", "crash:state", "bet:dice"} <= ops, ops
     assert report["bets"] >= 6  # each settled bet is checked against the ledger by the audit
+
+
+async def test_a_refused_sign_up_is_named_with_its_fix_and_is_no_discrepancy(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    # Its own Redis: sign-up attempts are counted in Redis per client address.
+    async with private_redis(tmp_path / "redis") as url:
+        server = await ServerProcess(
+            log_dir, REDIS_URL=url, CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE="2"
+        ).start()
+        try:
+            status, out, err = await run_module(
+                "loadtest", server.base_url, "--users", "4", "--tabs", "0", "--duration", "1",
+                "--think", "15", "--workers", "1", "--progress", "0",
+            )  # fmt: skip
+        finally:
+            await server.stop()
+    assert status == 3, out + err  # the run failed; nothing was found wrong
+    lines = out.splitlines()
+    [refused] = [line for line in lines if line.startswith("setup failed for ")]
+    failed = int(refused.split()[3])
+    assert refused == f"setup failed for {failed} of 4 users (not audited):" and failed > 0
+    cause = (
+        "sign-up refused: RATE_LIMITED; start the server with CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE"
+    )
+    assert lines[lines.index(refused) + 1].startswith(f"  {failed} x {cause}")
+    [audited] = [line for line in lines if line.startswith("audit: ")]
+    assert audited.startswith(f"audit: {4 - failed} users,")
+    assert audited.endswith(" 0 with discrepancies") and "user ?" not in out
+    assert lines[-1] == "FAILED"
+
+
+def readme_load_test_commands() -> tuple[dict[str, str], list[str]]:
+    """The README's load-test example: the server's environment and croupier-load's arguments."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### The load test (`croupier-load`)")[1].split("\n### ")[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    commands = [shlex.split(line) for block in blocks for line in block.splitlines()]
+    servers = [words for words in commands if "croupier" in words]  # else the quick start's
+    [load] = [words for words in commands if words[0] == "croupier-load"]
+    env = dict(word.split("=", 1) for words in servers for word in words[: words.index("croupier")])
+    return env, load[1:]
+
+
+async def test_the_readme_example_runs_as_written(tmp_path: Path, log_dir: Path) -> None:
+    env, args = readme_load_test_commands()
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        await install_chain(redis, crafted_hashes(300, lambda _: SHORT_ROUND, seed=4))
+        await redis.aclose()
+        # The server's defaults except what the README sets (and short Crash rounds).
+        defaults: dict[str, str | None] = {"CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": None}
+        server = await ServerProcess(
+            log_dir, REDIS_URL=url, CROUPIER_CRASH_BETTING_MS="600",
+            CROUPIER_CRASH_CRASHED_MS="300", **{**defaults, **env},
+        ).start()  # fmt: skip
+        try:
+            # As written, with the README's URL on this server's port, for 2 s.
+            args = [server.base_url if arg == "http://127.0.0.1:8000" else arg for arg in args]
+            status, out, err = await run_module(
+                "loadtest", *args, "--duration", "2", "--workers", "1", "--json", "--progress", "0"
+            )
+        finally:
+            await server.stop()
+    assert status == 0, out + err
+    report = json.loads(out)
+    assert report["settings"]["users"] == 50 and report["audit"]["users"] == 50
+    assert report["ok"] and report["setup_failed"]["users"] == 0
 
 
 async def audit(redis_url: str) -> tuple[int, dict[str, Any]]:
