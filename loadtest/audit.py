@@ -97,5 +97,5 @@ def _tab_problems(player: Player, final: dict[str, int], version: int) -> list[s
             if balance != final.get(currency, 0):
                 problems.append(f"{name} shows {currency} {balance}, final {final.get(currency)}")
         if number and tab.missing:
-            problems.append(f"{name} missed {tab.missing} versions")
+            problems.append(f"{name} missed {tab.missing} versions, with no resync after")
     return problems

@@ -48,12 +48,15 @@ def build_report(
             "currency": options.currency,
             "workers": options.workers,
             "client": options.client,
+            "retry_window_s": options.retry_window_s,
         },
         "setup_failed": {
             "users": sum(setup_causes.values()),
             "causes": dict(setup_causes.most_common()),
         },
         "bets": stats.bets,
+        "recovered": sum(u["recovered"] for u in set_up),
+        "unresolved": sum(u["unresolved"] for u in set_up),
         "elapsed_s": round(elapsed_s, 3),
         "bets_per_s": round(stats.bets / elapsed_s, 1) if elapsed_s > 0 else 0.0,
         "latency_ms": {
@@ -90,6 +93,10 @@ def format_report(report: dict[str, Any], show: int = 20) -> str:
         )
     errors = report["errors"]
     lines.append("errors: " + (" ".join(f"{code}={n:,}" for code, n in errors.items()) or "none"))
+    lines.append(
+        f"unknown outcomes: {report['recovered']:,} recovered by a retry with the same key,"
+        f" {report['unresolved']:,} unresolved"
+    )
     audit = report["audit"]
     lines.append(
         f"audit: {audit['users']} users, {audit['ledger_entries']:,} ledger entries,"

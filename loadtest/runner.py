@@ -11,11 +11,11 @@ import sys
 import time
 from typing import Any
 
+from loadtest.games import CRASH_ROUND_S
 from loadtest.options import LoadOptions
 from loadtest.progress import Progress
 from loadtest.report import build_report
 from loadtest.stats import Stats
-from loadtest.user import MAX_ATTEMPTS
 from loadtest.worker import START_WAIT_S, worker_main
 
 EXIT_OK, EXIT_DISCREPANCY, EXIT_FAILED = 0, 1, 3
@@ -69,7 +69,11 @@ def _supervise(
     results: list[dict[str, Any]] = []
     stopped_at = start_at
     done = 0
-    run_end = start_at + options.duration_s + options.timeout_s * MAX_ATTEMPTS * 2
+    # The last round starts before the end of the duration: its retries end within
+    # the retry window and two op timeouts (a reply's and a reconnect's), and a Crash
+    # bet is then followed for at most CRASH_ROUND_S.
+    last_round_s = options.retry_window_s + 2 * options.timeout_s + CRASH_ROUND_S
+    run_end = start_at + options.duration_s + last_round_s
     deadline = run_end + options.audit_timeout_s
     while done < len(workers):
         message = _next(out, workers, deadline)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
+from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from server.wallet import UserKeys
 from tests.crash_chain import crafted_hashes, install_chain
@@ -165,6 +167,65 @@ async def test_the_readme_example_runs_as_written(tmp_path: Path, log_dir: Path)
     report = json.loads(out)
     assert report["settings"]["users"] == 50 and report["audit"]["users"] == 50
     assert report["ok"] and report["setup_failed"]["users"] == 0
+
+
+async def test_a_rate_limited_bet_is_retried_after_a_pause(redis_url: str, log_dir: Path) -> None:
+    slow = {"CROUPIER_RATE_LIMIT_PER_S": "50", "CROUPIER_RATE_LIMIT_BURST": "10"}
+    server = await ServerProcess(log_dir, REDIS_URL=redis_url, **slow).start()
+    try:
+        status, out, err = await run_module(
+            "loadtest", server.base_url, "--users", "1", "--tabs", "0", "--duration", "2.5",
+            "--workers", "1", "--timeout", "5", "--json", "--progress", "0",
+        )  # fmt: skip
+    finally:
+        await server.stop()
+    assert status == 0, out + err
+    report = json.loads(out)
+    # Refused frames are answered at once (no timeout) and never flood the socket shut.
+    assert report["errors"].get("RATE_LIMITED", 0) > 0, report["errors"]
+    assert set(report["errors"]) == {"RATE_LIMITED"}, report["errors"]
+    assert report["ok"] and report["recovered"] == report["unresolved"] == 0
+
+
+async def until_all_bet(progress: asyncio.StreamReader, users: int) -> None:
+    """Read progress lines until one shows `users` users betting."""
+    async with asyncio.timeout(30):
+        while line := (await progress.readline()).decode():
+            if any(now == users and rate > 0 for _, now, _, rate in progress_lines(line)):
+                return
+    raise AssertionError("the load test ended before every user was betting")
+
+
+async def test_bets_caught_by_a_redis_restart_are_recovered(tmp_path: Path, log_dir: Path) -> None:
+    # appendfsync always: every reply the server sent is in the AOF Redis restarts on.
+    embedded = EmbeddedRedis(tmp_path / "redis", "always")
+    url = await embedded.start()
+    server = await ServerProcess(log_dir, REDIS_URL=url).start()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "loadtest", server.base_url, "--users", "4", "--tabs", "1",
+        "--duration", "5", "--think", "15", "--workers", "1", "--json", "--progress", "0.25",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        await until_all_bet(process.stderr, 4)
+        redis_pid = running_redis_pid(embedded.pidfile)
+        assert redis_pid is not None
+        os.kill(redis_pid, signal.SIGKILL)
+        await embedded.stop()  # only reaps the killed process
+        await asyncio.sleep(2)
+        assert await embedded.start() == url  # on its AOF
+        out, err = await asyncio.wait_for(process.communicate(), 90)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await server.stop()
+        await embedded.stop()
+    assert process.returncode == 0, (out + err).decode()
+    report = json.loads(out)
+    assert report["ok"] and report["audit"]["users_with_problems"] == 0
+    assert report["recovered"] > 0 and report["unresolved"] == 0
 
 
 async def audit(redis_url: str) -> tuple[int, dict[str, Any]]:
