@@ -56,9 +56,7 @@ async def audit_player(player: Player) -> tuple[list[str], int]:
     for entry in entries:
         replay.feed(entry)
     audit = replay.finish(final, version, len(entries))
-    problems = list(audit.problems)
-    if audit.open_bets:
-        problems.append(f"bets left open: {audit.open_bets[:10]}")
+    problems = audit.findings()  # an open bet is a problem here: every round has ended
 
     start = player.tabs[0]
     since_start: Counter[str] = Counter()
@@ -99,5 +97,5 @@ def _tab_problems(player: Player, final: dict[str, int], version: int) -> list[s
             if balance != final.get(currency, 0):
                 problems.append(f"{name} shows {currency} {balance}, final {final.get(currency)}")
         if number and tab.missing:
-            problems.append(f"{name} missed {tab.missing} versions")
+            problems.append(f"{name} missed {tab.missing} versions, with no resync after")
     return problems

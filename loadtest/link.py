@@ -44,7 +44,12 @@ class Link:
         if event is not None:
             self._on_event(event, message["data"])
             return
-        future = self._waiting.pop(message.get("re"), None)
+        request_id = message.get("re")
+        if request_id is None and len(self._waiting) == 1:
+            # A frame refused unread (past the rate limit) is answered without its
+            # id; with one request in flight, that request is the one refused.
+            request_id = next(iter(self._waiting))
+        future = self._waiting.pop(request_id, None)
         if future is not None and not future.done():
             future.set_result(message)
 

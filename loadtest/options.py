@@ -31,6 +31,7 @@ class LoadOptions:
     json: bool
     seed: int | None
     audit_timeout_s: float
+    retry_window_s: float
 
     def quota(self, user: int) -> int | None:
         """How many bets user number `user` places (None: until the time is up)."""
@@ -92,6 +93,12 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
     parser.add_argument(
         "--audit-timeout", type=float, default=300.0, help="seconds allowed for the audit (300)"
     )
+    parser.add_argument(
+        "--retry-window",
+        type=float,
+        default=30.0,
+        help="seconds to keep retrying a bet whose outcome is unknown, with back-off (30)",
+    )
     args = parser.parse_args(argv)
     try:
         http_url, ws_url = server_urls(args.url)
@@ -101,9 +108,9 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
     for name in ("users", "workers", "duration", "amount", "timeout", "audit_timeout"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
-    for name in ("tabs", "ramp", "think", "progress"):
+    for name in ("tabs", "ramp", "think", "progress", "retry_window"):
         if getattr(args, name) < 0:
-            parser.error(f"--{name} must not be negative")
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
     if args.bets is not None and args.bets < 1:
         parser.error("--bets must be positive")
     return LoadOptions(
@@ -125,4 +132,5 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
         json=args.json,
         seed=args.seed,
         audit_timeout_s=args.audit_timeout,
+        retry_window_s=args.retry_window,
     )

@@ -1,5 +1,6 @@
 """The progress line and the final report of a load test."""
 
+from collections import Counter
 from typing import Any
 
 from loadtest.options import LoadOptions
@@ -29,9 +30,11 @@ def build_report(
     options: LoadOptions, stats: Stats, elapsed_s: float, users: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The final report as JSON-ready data."""
-    failed = {str(u["user"] or "?"): u["problems"] for u in users if u["problems"]}
+    set_up = [u for u in users if u["user"]]
+    failed = {u["user"]: u["problems"] for u in set_up if u["problems"]}
+    setup_causes = Counter(u["setup_failed"] for u in users if u["setup_failed"])
     return {
-        "ok": not failed and stats.bets > 0,
+        "ok": not failed and not setup_causes and stats.bets > 0,
         "target": options.http_url,
         "settings": {
             "users": options.users,
@@ -45,8 +48,15 @@ def build_report(
             "currency": options.currency,
             "workers": options.workers,
             "client": options.client,
+            "retry_window_s": options.retry_window_s,
+        },
+        "setup_failed": {
+            "users": sum(setup_causes.values()),
+            "causes": dict(setup_causes.most_common()),
         },
         "bets": stats.bets,
+        "recovered": sum(u["recovered"] for u in set_up),
+        "unresolved": sum(u["unresolved"] for u in set_up),
         "elapsed_s": round(elapsed_s, 3),
         "bets_per_s": round(stats.bets / elapsed_s, 1) if elapsed_s > 0 else 0.0,
         "latency_ms": {
@@ -56,7 +66,7 @@ def build_report(
         "balance_event_lag_ms": stats.lag.summary_ms(),
         "errors": dict(stats.errors.most_common()),
         "audit": {
-            "users": sum(1 for u in users if u["user"]),
+            "users": len(set_up),
             "ledger_entries": sum(u["entries"] for u in users),
             "users_with_problems": len(failed),
             "problems": failed,
@@ -83,6 +93,10 @@ def format_report(report: dict[str, Any], show: int = 20) -> str:
         )
     errors = report["errors"]
     lines.append("errors: " + (" ".join(f"{code}={n:,}" for code, n in errors.items()) or "none"))
+    lines.append(
+        f"unknown outcomes: {report['recovered']:,} recovered by a retry with the same key,"
+        f" {report['unresolved']:,} unresolved"
+    )
     audit = report["audit"]
     lines.append(
         f"audit: {audit['users']} users, {audit['ledger_entries']:,} ledger entries,"
@@ -90,6 +104,10 @@ def format_report(report: dict[str, Any], show: int = 20) -> str:
     )
     for user, problems in list(audit["problems"].items())[:show]:
         lines.append(f"  user {user}: " + "; ".join(problems[:5]))
+    setup = report["setup_failed"]
+    if setup["users"]:
+        lines.append(f"setup failed for {setup['users']:,} of {s['users']:,} users (not audited):")
+        lines.extend(f"  {n:,} x {cause}" for cause, n in setup["causes"].items())
     if report["bets"] == 0:
         lines.append("no bet was settled")
     lines.append("OK" if report["ok"] else "FAILED")

@@ -11,10 +11,11 @@ import sys
 import time
 from typing import Any
 
+from loadtest.games import CRASH_ROUND_S
 from loadtest.options import LoadOptions
-from loadtest.report import build_report, progress_line
+from loadtest.progress import Progress
+from loadtest.report import build_report
 from loadtest.stats import Stats
-from loadtest.user import MAX_ATTEMPTS
 from loadtest.worker import START_WAIT_S, worker_main
 
 EXIT_OK, EXIT_DISCREPANCY, EXIT_FAILED = 0, 1, 3
@@ -63,37 +64,45 @@ def _supervise(
     start_cell.value = start_at
     go.set()
 
-    total, interval = Stats(), Stats()
-    active: dict[int, int] = {}
+    total = Stats()
+    progress = Progress(len(workers), options.progress_s)
     results: list[dict[str, Any]] = []
     stopped_at = start_at
     done = 0
-    run_end = start_at + options.duration_s + options.timeout_s * MAX_ATTEMPTS * 2
+    # The last round starts before the end of the duration: its retries end within
+    # the retry window and two op timeouts (a reply's and a reconnect's), and a Crash
+    # bet is then followed for at most CRASH_ROUND_S.
+    last_round_s = options.retry_window_s + 2 * options.timeout_s + CRASH_ROUND_S
+    run_end = start_at + options.duration_s + last_round_s
     deadline = run_end + options.audit_timeout_s
-    last_line = time.time()
     while done < len(workers):
-        message = _next(out, workers, deadline, options.progress_s or 1.0)
+        message = _next(out, workers, deadline)
         if message[0] == "stats":
-            _, worker, counts, active[worker] = message
+            _, worker, tick, counts, active = message
             stats = Stats.from_dict(counts)
             total.merge(stats)
-            interval.merge(stats)
+            progress.report(worker, tick, stats, active)
         elif message[0] == "done":
             _, worker, counts, user_results, worker_stopped = message
             total.merge(Stats.from_dict(counts))
             results.extend(user_results)
             stopped_at = max(stopped_at, worker_stopped)
-            active[worker] = 0
+            progress.finished(worker)
             done += 1
-        now = time.time()
-        if options.progress_s and now - last_line >= options.progress_s:
-            line = progress_line(
-                now - start_at, interval, now - last_line, total, sum(active.values())
-            )
+        for line in progress.lines():
             print(line, file=sys.stderr, flush=True)
-            interval, last_line = Stats(), now
     report = build_report(options, total, stopped_at - start_at, results)
-    return (EXIT_OK if report["ok"] else EXIT_DISCREPANCY), report
+    return _status(report), report
+
+
+def _status(report: dict[str, Any]) -> int:
+    """OK; else DISCREPANCY when an audit found one (or no bet settled); else FAILED,
+    as users could not be set up."""
+    if report["ok"]:
+        return EXIT_OK
+    if report["setup_failed"]["users"] and not report["audit"]["users_with_problems"]:
+        return EXIT_FAILED
+    return EXIT_DISCREPANCY
 
 
 def _next(out: Any, workers: list[Any], deadline: float, wait: float = 0.5) -> tuple[Any, ...]:

@@ -20,15 +20,40 @@ from loadtest.link import Link, LinkClosedError, OnEvent
 from loadtest.options import LoadOptions
 from loadtest.stats import Stats
 
-MAX_ATTEMPTS = 5
 RETRY_CODES = frozenset({"RATE_LIMITED", "BUSY", "INTERNAL"})
 """Error replies after which the same request (same key) is sent again."""
 UNKNOWN_OUTCOME = frozenset({"INTERNAL", "TIMEOUT", "CLOSED"})
 """Failures after which the bet may or may not have been placed."""
+RETRY_FIRST_S = 0.01
+RETRY_MAX_S = 1.0
+"""Retries back off from the first delay, doubling, up to the longest."""
+RATE_LIMITED_PAUSE_S = 1.1
+"""Quiet time after RATE_LIMITED: the server closes a socket that is refused as many
+times as its burst with no quiet second in between."""
+
+
+SIGN_UP_LIMIT_FIX = (
+    "start the server with CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE above the users signed up"
+    " per minute (e.g. 1000; the default allows 20 per client address)"
+)
 
 
 class SetupError(Exception):
-    """The user could not be created or could not sign in."""
+    """The user could not be created or could not sign in.
+
+    `code` (step:cause) is counted with the errors; the message says what failed
+    and, where it knows one, how to fix it.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def sign_up_refused(code: str) -> SetupError:
+    """The guest sign-up answered error `code`."""
+    fix = f"; {SIGN_UP_LIMIT_FIX}" if code == "RATE_LIMITED" else ""
+    return SetupError(f"guest:{code}", f"sign-up refused: {code}{fix}")
 
 
 @dataclass
@@ -41,7 +66,8 @@ class Tab:
     last_version: int = -1
     balances: dict[str, int] = field(default_factory=dict)
     missing: int = 0
-    """Versions never received (skipped between two events, or replaced by a resync)."""
+    """Versions never received since the last resync: a snapshot the server sends
+    every tab after its pub/sub connection came back (events sent meanwhile are lost)."""
     stale: int = 0
     """Live events at or below the newest version already seen."""
 
@@ -53,11 +79,15 @@ class Tab:
             self.start_version = self.last_version = version
         if snapshot and version == self.start_version == self.last_version:
             self.start_balances[currency] = data["balance"]
+        elif snapshot:
+            # A resync (it may come after live events it is older than): the
+            # events of the versions missed so far were lost with the connection.
+            self.missing = 0
+        elif version > self.last_version + 1:
+            self.missing += version - self.last_version - 1
         if version < self.last_version or (version == self.last_version and not snapshot):
             self.stale += not snapshot
             return
-        if version > self.last_version:
-            self.missing += version - self.last_version - (0 if snapshot else 1)
         self.last_version = version
         self.balances[currency] = data["balance"]
 
@@ -122,6 +152,8 @@ class Player:
         """Bets whose reply was ok."""
         self.unresolved = 0
         """Bets whose outcome stayed unknown after every retry."""
+        self.recovered = 0
+        """Bets whose outcome was unknown until a retry with the same key got the reply."""
         self.broke = False
         self.expected: Counter[str] = Counter()
         """Net change per currency computed from the bet replies."""
@@ -141,18 +173,22 @@ class Player:
         try:
             response = await self.http.post("/api/auth/guest")
         except httpx.HTTPError as error:
-            raise SetupError(f"guest:{type(error).__name__}") from None
+            name = type(error).__name__
+            raise SetupError(
+                f"guest:{name}", f"sign-up failed: {name} (is {self.options.http_url} up?)"
+            ) from None
         if response.status_code != 200:
             try:
-                code = response.json()["error"]["code"]
+                code = str(response.json()["error"]["code"])
             except (ValueError, KeyError, TypeError):
-                code = response.status_code
-            raise SetupError(f"guest:{code}")
+                code = f"HTTP {response.status_code}"
+            raise sign_up_refused(code)
         self.stats.op("guest", (time.perf_counter() - started) * 1e6)
         body = response.json()
         self.token, self.user_id = body["token"], body["user"]["id"]
         self.name = body["user"]["name"]
-        self._links = [await self._open_tab(tab) for tab in range(len(self.tabs))]
+        for tab in range(len(self.tabs)):
+            self._links.append(await self._open_tab(tab))
 
     async def _open_tab(self, tab: int) -> Link:
         options = self.options
@@ -162,11 +198,16 @@ class Player:
                 options.client, options.ws_url, self._event_handler(tab), options.timeout_s
             )
         except (OSError, TimeoutError) as error:
-            raise SetupError(f"connect:{type(error).__name__}") from None
+            name = type(error).__name__
+            raise SetupError(
+                f"connect:{name}", f"WebSocket to {options.ws_url} failed: {name}"
+            ) from None
         self.stats.op("connect", (time.perf_counter() - started) * 1e6)
         reply = await self._call(link, "auth", "auth", {"token": self.token})
         if reply is None or not reply["ok"]:
-            raise SetupError("auth")
+            await link.close()
+            code = "TIMEOUT" if reply is None else reply["error"]["code"]
+            raise SetupError(f"auth:{code}", f"sign-in on the WebSocket refused: {code}")
         return link
 
     def _event_handler(self, tab: int) -> OnEvent:
@@ -211,25 +252,21 @@ class Player:
     ) -> dict[str, Any] | None:
         """One op on the betting socket, timed under `label`; its reply's data, or None.
 
-        RATE_LIMITED and BUSY are retried (nothing happened). An unknown outcome
-        (INTERNAL, a timeout, a dropped socket) is retried only for a `keyed` op,
-        whose key makes a retry harmless; one still unknown at the end counts in
-        `unresolved`. INSUFFICIENT_FUNDS ends the player's run.
+        RATE_LIMITED and BUSY are retried (nothing happened), after a pause for
+        RATE_LIMITED. An unknown outcome (INTERNAL, a timeout, a dropped socket)
+        is retried only for a `keyed` op, whose key makes a retry harmless: a
+        retry that gets the reply counts in `recovered`. Retries back off and
+        stop `retry_window_s` after the first failure; an outcome still unknown
+        then counts in `unresolved`. INSUFFICIENT_FUNDS ends the player's run.
         """
         unknown = False
-        for attempt in range(MAX_ATTEMPTS):
-            if attempt:
-                await asyncio.sleep(0.01 * 2**attempt)
-            if self._links[0].closed:
-                try:
-                    self._links[0] = await self._open_tab(0)
-                except SetupError:
-                    continue
-            reply = await self._call(self._links[0], label, op, params)
-            code = "TIMEOUT" if reply is None else None if reply["ok"] else reply["error"]["code"]
+        backoff = RETRY_FIRST_S
+        give_up_at: float | None = None
+        while True:
+            code, data = await self._attempt(label, op, params)
             if code is None:
-                assert reply is not None
-                data: dict[str, Any] = reply["data"]
+                if unknown:
+                    self.recovered += 1
                 return data
             unknown = unknown or code in UNKNOWN_OUTCOME
             if code in UNKNOWN_OUTCOME and not keyed:
@@ -237,9 +274,34 @@ class Player:
             if code not in RETRY_CODES and code not in UNKNOWN_OUTCOME:
                 self.broke = code == "INSUFFICIENT_FUNDS"
                 return None
+            now = time.monotonic()
+            if give_up_at is None:
+                give_up_at = now + self.options.retry_window_s
+            if now >= give_up_at:
+                break
+            pause = RATE_LIMITED_PAUSE_S if code == "RATE_LIMITED" else backoff
+            await asyncio.sleep(min(pause, give_up_at - now))
+            backoff = min(backoff * 2, RETRY_MAX_S)
         if unknown:
             self.unresolved += 1
         return None
+
+    async def _attempt(
+        self, label: str, op: str, params: dict[str, Any]
+    ) -> tuple[str | None, dict[str, Any]]:
+        """One try: (None, reply data) or (error code, {}); reopens a dropped socket first."""
+        if self._links[0].closed:
+            try:
+                self._links[0] = await self._open_tab(0)
+            except SetupError:
+                return "CLOSED", {}
+        reply = await self._call(self._links[0], label, op, params)
+        if reply is None:
+            return "TIMEOUT", {}
+        if not reply["ok"]:
+            return reply["error"]["code"], {}
+        data: dict[str, Any] = reply["data"]
+        return None, data
 
     async def bet(self, game: str, params: dict[str, Any]) -> None:
         """Place and settle one instant-game bet."""

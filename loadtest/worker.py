@@ -1,9 +1,10 @@
 """A worker process of the load test: runs its share of the users, then audits them.
 
-It reports to the parent through a queue: ("ready", worker), then every
-progress interval ("stats", worker, counts since the last report, active
+It reports to the parent through a queue: ("ready", worker), then at every
+progress tick ("stats", worker, tick, counts since the last report, active
 users), and at the end ("done", worker, last counts, user results, time the
-last user stopped betting).
+last user stopped betting). Tick k falls k progress intervals after the start
+time all workers share.
 """
 
 import asyncio
@@ -59,13 +60,16 @@ class _Worker:
         options = self.options
         ramp = options.ramp_s * index / options.users
         await asyncio.sleep(max(0.0, self.start_at + ramp - time.time()))
-        result: dict[str, Any] = {"user": None, "bets": 0, "entries": 0, "problems": []}
+        result: dict[str, Any] = {
+            "user": None, "setup_failed": None, "bets": 0, "recovered": 0, "unresolved": 0,
+            "entries": 0, "problems": [],
+        }  # fmt: skip
         player = Player(index, options, self.stats, self.http)
         try:
             await player.start()
         except SetupError as error:
-            self.stats.errors[str(error)] += 1
-            result["problems"] = [f"setup failed: {error}"]
+            self.stats.errors[error.code] += 1
+            result["setup_failed"] = str(error)
             await player.close()
             return result
         result["user"] = player.user_id
@@ -80,6 +84,7 @@ class _Worker:
             self.active -= 1
             self.stopped_at = max(self.stopped_at, time.time())
         result["bets"] = player.placed
+        result["recovered"], result["unresolved"] = player.recovered, player.unresolved
         try:
             async with self.audits, asyncio.timeout(options.audit_timeout_s):
                 problems, result["entries"] = await audit_player(player)
@@ -90,9 +95,12 @@ class _Worker:
         return result
 
     async def report(self, out: Any, worker: int) -> None:
+        interval = self.options.progress_s
+        tick = 0
         while True:
-            await asyncio.sleep(self.options.progress_s)
-            out.put(("stats", worker, self.stats.take(), self.active))
+            await asyncio.sleep(max(0.0, self.start_at + (tick + 1) * interval - time.time()))
+            tick = max(tick + 1, int((time.time() - self.start_at) / interval))
+            out.put(("stats", worker, tick, self.stats.take(), self.active))
 
 
 async def _work(

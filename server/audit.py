@@ -7,7 +7,7 @@ streams every user: SCAN for wallets, one atomic pipelined read of each
 batch's wallets and ledger sizes, then the ledgers in id order with pipelined
 HMGETs of bounded size, so memory stays flat however long a ledger is, and
 ids are checked as they come. It also sums the house's profit per game and
-currency over settled bets.
+currency over settled bets, and lists every bet still open with its user.
 """
 
 import argparse
@@ -30,7 +30,9 @@ from server.wallet import LedgerEntry, UserKeys
 from server.wallet.wallet import VERSION_FIELD
 
 THEORETICAL_EDGE = Fraction(1, 100)
-"""The house edge every game is designed for (return to player 99%)."""
+"""The house edge every game of chance is designed for (return to player 99%)."""
+SKILL_GAMES = frozenset({"quiz"})
+"""Games whose return depends on what the player knows: they have no theoretical edge."""
 WALLET_PATTERN = "{u:*}:wallet"
 
 
@@ -68,6 +70,29 @@ Tallies = dict[tuple[str, str], GameTally]
 """(game, currency) -> tally."""
 
 
+def theoretical_edge(game: str) -> Fraction | None:
+    """The edge `game` is designed for; None for a game of skill."""
+    return None if game in SKILL_GAMES else THEORETICAL_EDGE
+
+
+@dataclass(frozen=True, slots=True)
+class OpenBet:
+    """A bet entry still open: a game in progress, or a bet a fault left open."""
+
+    entry: int
+    """Its ledger entry id, which is the bet's id."""
+    ref: str | None
+    """The entry's `ref`: the bet id again, or `crash:<round>` for Crash."""
+    game: str | None
+    amount: int
+    """The stake (minor units)."""
+    currency: str
+
+    def describe(self) -> str:
+        ref = "" if self.ref in (None, str(self.entry)) else f", ref {self.ref}"
+        return f"open bet {self.entry} ({self.game}, {self.amount} {self.currency}{ref})"
+
+
 @dataclass
 class UserAudit:
     """What one user's ledger says against what their wallet holds."""
@@ -77,13 +102,18 @@ class UserAudit:
     replayed: dict[str, int]
     version: int
     entries: int
-    open_bets: list[int] = field(default_factory=list)
+    open_bets: list[OpenBet] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    """Discrepancies: each one fails the audit."""
     went_negative: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def findings(self) -> list[str]:
+        """The problems, then the open bets (which alone do not fail the audit)."""
+        return self.problems + [bet.describe() for bet in self.open_bets]
 
 
 class LedgerReplay:
@@ -99,7 +129,7 @@ class LedgerReplay:
         self.tallies: Tallies = {} if tallies is None else tallies
         self.running: Counter[str] = Counter()
         self.count = 0
-        self.open_bets: list[int] = []
+        self.open_bets: list[OpenBet] = []
         self.problems: list[str] = []
         self.went_negative = False
         self._broken = False
@@ -124,7 +154,9 @@ class LedgerReplay:
             self.went_negative = True
         kind, status = entry["type"], entry["status"]
         if kind == "bet" and status == "open":
-            self.open_bets.append(entry_id)
+            self.open_bets.append(
+                OpenBet(entry_id, entry["ref"], entry["game"], -entry["amount"], currency)
+            )
         game = entry["game"]
         if game:
             self._tally(game, currency, kind, status, entry["amount"])
@@ -197,6 +229,8 @@ class AuditReport:
     entries: int = 0
     failed: list[UserAudit] = field(default_factory=list)
     """Users with problems."""
+    flagged: list[UserAudit] = field(default_factory=list)
+    """Users with problems or open bets, in audit order."""
     negative: int = 0
     """Users whose balance is or went below zero."""
     open_bets: int = 0
@@ -213,6 +247,8 @@ class AuditReport:
         self.entries += audit.entries
         if audit.problems:
             self.failed.append(audit)
+        if audit.problems or audit.open_bets:
+            self.flagged.append(audit)
         self.negative += audit.went_negative
         self.open_bets += len(audit.open_bets)
         self.users_with_open_bets += bool(audit.open_bets)
@@ -236,14 +272,18 @@ class AuditReport:
                     "paid": t.paid,
                     "profit": t.profit,
                     "edge": t.edge,
-                    "theoretical_edge": float(THEORETICAL_EDGE),
+                    "theoretical_edge": _as_float(theoretical_edge(game)),
                     "open_bets": t.open_bets,
                     "open_stakes": t.open_stakes,
                 }
                 for (game, currency), t in sorted(self.tallies.items())
             ],
-            "problems": {audit.user_id: audit.problems for audit in self.failed[:show]},
+            "problems": {audit.user_id: audit.findings() for audit in self.flagged[:show]},
         }
+
+
+def _as_float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
 
 
 async def audit_all(redis: Redis, *, batch: int = 500, chunk: int = 1000) -> AuditReport:
@@ -317,7 +357,8 @@ def format_report(report: AuditReport, show: int) -> str:
         f" in {report.elapsed_s:.2f} s ({rate:,.0f} entries/s)",
         f"balance mismatches: {len(report.failed):,} users",
         f"negative balances: {report.negative:,} users",
-        f"open (pending) bets: {report.open_bets:,} in {report.users_with_open_bets:,} users",
+        f"open bets (games in progress, or left open by a fault): {report.open_bets:,}"
+        f" in {report.users_with_open_bets:,} users",
     ]
     if report.tallies:
         lines.append("house profit by game and currency (minor units, settled bets):")
@@ -325,19 +366,24 @@ def format_report(report: AuditReport, show: int) -> str:
         rows = [header]
         for (game, currency), t in sorted(report.tallies.items()):
             edge = f"{t.edge:.3%}" if t.edge is not None else "-"
+            theory = theoretical_edge(game)
             rows.append(
                 (game, currency, f"{t.bets:,}", f"{t.wagered:,}", f"{t.paid:,}",
-                 f"{t.profit:,}", edge, f"{float(THEORETICAL_EDGE):.3%}")
+                 f"{t.profit:,}", edge, "skill game" if theory is None else f"{float(theory):.3%}")
             )  # fmt: skip
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         for row in rows:
             cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
             cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
             lines.append("  " + "  ".join(cells))
-    for audit in report.failed[:show]:
-        lines.append(f"user {audit.user_id}: " + "; ".join(audit.problems[:5]))
-    if len(report.failed) > show:
-        lines.append(f"... and {len(report.failed) - show:,} more users with problems")
+    for audit in report.flagged[:show]:
+        findings = audit.findings()
+        more = f"; ... {len(findings) - 5} more" if len(findings) > 5 else ""
+        lines.append(f"user {audit.user_id}: " + "; ".join(findings[:5]) + more)
+    if len(report.flagged) > show:
+        lines.append(
+            f"... and {len(report.flagged) - show:,} more users with problems or open bets"
+        )
     lines.append("OK" if report.ok else "FAILED")
     return "\n".join(lines)
 

@@ -133,8 +133,10 @@ async def ensure_chain(redis: Redis, settings: CrashSettings) -> Chain:
             HashChain, seed, settings.chain_length, settings.checkpoint_interval
         )
         if await redis.set(keys.CHAIN, chain_json(hashes, settings.salt), nx=True):
-            log.warning(
-                "new crash hash chain of %d rounds; publish its terminating hash %s",
+            log.info(
+                "made the crash hash chain of %d rounds (first start of this Redis);"
+                " publish its terminating hash %s (also at GET /api/crash/chain) before"
+                " round 1, so that players can check every round's hash was fixed in advance",
                 hashes.length,
                 hashes.terminating_hash,
             )
