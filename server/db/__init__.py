@@ -1,0 +1,1 @@
+"""PostgreSQL, the system of record: schema migrations, the archive of the ledger."""
