@@ -90,10 +90,13 @@ def child(args: list[str], env: dict[str, str], ready_url: str, log: Path) -> It
 def croupier_server(
     redis_url: str, workdir: Path, module: str = "server", **env: str
 ) -> Iterator[tuple[str, int]]:
-    """A `python -m server` (or `module`) child on a free port: yields (base URL, pid)."""
+    """A `python -m server` (or `module`) child on a free port: yields (base URL, pid).
+    Unless `env` names a DATABASE_URL, it starts its own PostgreSQL in `workdir`."""
     port = free_port()
+    workdir.chmod(0o755)  # under root the embedded PostgreSQL runs as an unprivileged user
     settings = {
         "REDIS_URL": redis_url,
+        "CROUPIER_DATA_DIR": str(workdir / f"data-{port}"),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "CROUPIER_LOG_LEVEL": "warning",

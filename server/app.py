@@ -20,6 +20,7 @@ from server.config import Settings
 from server.crash import ops as crash_ops
 from server.crash.http import routes as crash_routes
 from server.crash.service import CrashService
+from server.db.database import Database
 from server.embedded_redis import EmbeddedRedis
 from server.http_errors import CatchAll, http_exception
 from server.http_limits import BodyLimit
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if url is None:
             embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
             url = await embedded.start()
-        services = Services.build(settings, url)
+        database = await Database.open(settings)
+        services = Services.build(settings, url, database.pool)
         app.state.services = services
         await upgrade_open_bets(services.redis, services.wallet, services.stepped)
         app.state.crash = crash = CrashService(services)
@@ -63,16 +65,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "bets-live", partial(services.bets.live.run, services.hub.publish_public), metrics
             ),
             Supervisor("game-expiry", services.stepped.run_expiry, metrics),
+            Supervisor("archiver", services.archiver.run, metrics),
+            Supervisor("archiver-full-pass", services.archiver.run_full_passes, metrics),
         ]
         for loop in loops:
             loop.start()
-        log.info("croupier ready on redis %s", redact(url))
+        log.info("croupier ready on redis %s and PostgreSQL %s", redact(url), redact(database.url))
         try:
             yield
         finally:
             await crash.stop()
             await asyncio.gather(*(loop.stop() for loop in loops))  # each bounded
             await services.aclose()
+            await database.close()
             if embedded is not None:
                 await embedded.stop()
 

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "CROUPIER_HOST"))
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CROUPIER_PORT"))
     redis_pool_size: Annotated[int, Field(ge=2, le=10_000)] = 64
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CROUPIER_DATABASE_URL")
+    )
+    database_pool_size: Annotated[int, Field(ge=2, le=1_000)] = 10
+    archive_full_pass_s: Annotated[float, Field(gt=0)] = 15.0
+    """How often one instance looks at every journal (records of stopped instances)."""
+    archive_claim_idle_s: Annotated[float, Field(gt=0)] = 30.0
+    """A journal record read but not archived this long is taken over by the full pass."""
 
     # Money
     currencies: dict[str, Annotated[int, Field(ge=0, le=18)]] = {"PLAY": 2, "BTC": 8}

@@ -1,6 +1,6 @@
 """What the server writes to its log: no credentials, and no storm of repeated failures.
 
-During a Redis outage every request and every background loop fails the same
+During a Redis (or PostgreSQL) outage every request and every background loop fails the same
 way, many times a second. `LogThrottle` writes one line per failure kind per
 interval (a kind is a place and an exception type) and then one line with the
 number it held back; a bug keeps its traceback, an outage (a Redis or network
@@ -12,12 +12,20 @@ import logging
 import re
 from dataclasses import dataclass
 
+from asyncpg.exceptions import CannotConnectNowError, PostgresConnectionError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 REPEAT_INTERVAL_S = 10.0
-OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
-"""Errors that say Redis (or the network) is unreachable, not that the code is wrong."""
+OUTAGE_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    PostgresConnectionError,
+    CannotConnectNowError,
+    OSError,
+    TimeoutError,
+)
+"""Errors that say Redis, PostgreSQL or the network is unreachable, not that the code is wrong."""
 
 _URL_PASSWORD = re.compile(r"(://[^/@\s:]*):[^/@\s]*@")
 _PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)

@@ -16,6 +16,9 @@ class Metrics:
         self.crash_verify_hashes = 0
         self.loop_restarts: Counter[str] = Counter()
         """Supervised background loop name -> restarts after a failure (server/supervise.py)."""
+        self.archived_records = 0
+        self.archive_lag_ms = 0
+        self.journal_backlog = 0
 
     def request(self, op: str, outcome: str) -> None:
         """Count one WebSocket request by op and outcome (`ok` or an error code)."""
@@ -56,4 +59,17 @@ class Metrics:
         ]
         for loop, count in sorted(self.loop_restarts.items()):
             lines.append(f'croupier_loop_restarts_total{{loop="{loop}"}} {count}')
+        lines += [
+            "# HELP croupier_archived_records_total Journal records this instance wrote to"
+            " PostgreSQL.",
+            "# TYPE croupier_archived_records_total counter",
+            f"croupier_archived_records_total {self.archived_records}",
+            "# HELP croupier_archive_lag_ms Age of the oldest record of the last archived batch.",
+            "# TYPE croupier_archive_lag_ms gauge",
+            f"croupier_archive_lag_ms {self.archive_lag_ms}",
+            "# HELP croupier_journal_backlog Journal records not yet archived, at the last full"
+            " pass this instance ran.",
+            "# TYPE croupier_journal_backlog gauge",
+            f"croupier_journal_backlog {self.journal_backlog}",
+        ]
         return "\n".join(lines) + "\n"

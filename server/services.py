@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis
 
 from games.instant import build_instant_games
@@ -11,11 +12,13 @@ from games.quiz import QuizConfig, load_bank
 from server.auth import Accounts
 from server.bets.service import BetService
 from server.config import Settings
+from server.db.archiver import Archiver, consumer_name
 from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
+from server.slots import DirtySlots
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
 from server.wallet import Wallet, WalletScripts
@@ -28,6 +31,8 @@ class Services:
     settings: Settings
     redis: Redis
     runner: ScriptRunner
+    database: asyncpg.Pool
+    archiver: Archiver
     wallet: Wallet
     accounts: Accounts
     hub: Hub
@@ -39,22 +44,36 @@ class Services:
     """Called for every new socket after it is accepted (e.g. to send a game's state)."""
 
     @classmethod
-    def build(cls, settings: Settings, redis_url: str) -> "Services":
-        """Wire the parts together on the Redis at `redis_url`: a pooled client
-        for plain commands, a script runner for the Lua scripts and the hub's
-        pub/sub connection."""
+    def build(cls, settings: Settings, redis_url: str, database: asyncpg.Pool) -> "Services":
+        """Wire the parts together on the Redis at `redis_url` (a pooled client for
+        plain commands, a script runner for the Lua scripts and the hub's pub/sub
+        connection) and the PostgreSQL pool `database`."""
         redis = connect(redis_url, settings.redis_pool_size)
         runner = ScriptRunner(redis_url)
         scripts = WalletScripts.register(runner)
-        wallet = Wallet(redis, scripts, settings.idempotency_ttl_s, settings.currencies)
+        written = DirtySlots()
+        wallet = Wallet(
+            redis, scripts, settings.idempotency_ttl_s, settings.currencies, written=written
+        )
         metrics = Metrics()
-        bets = BetService(redis, runner, settings, build_instant_games(settings.limbo_max_target))
+        games = build_instant_games(settings.limbo_max_target)
+        bets = BetService(redis, runner, settings, games, written)
         quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))
         stepped_rules = (MinesRules(), HiloRules(), quiz)
         return cls(
             settings=settings,
             redis=redis,
             runner=runner,
+            database=database,
+            archiver=Archiver(
+                redis,
+                runner,
+                database,
+                consumer=consumer_name(),
+                written=written,
+                settings=settings,
+                metrics=metrics,
+            ),
             wallet=wallet,
             accounts=Accounts(redis, wallet, settings),
             hub=Hub(redis, redis_url, wallet, metrics),
@@ -67,13 +86,14 @@ class Services:
                 bets.seeds,
                 {rules.name: rules for rules in stepped_rules},
                 live=bets.live,
+                written=written,
             ),
             validation_context={"currencies": settings.currencies},
             greeters=[bets.live.greet],
         )
 
     async def aclose(self) -> None:
-        """Close the Redis connections."""
+        """Close the Redis connections (the database pool is its owner's to close)."""
         await self.hub.close()
         await self.runner.aclose()
         await self.redis.aclose()

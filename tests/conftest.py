@@ -1,9 +1,12 @@
 """Fixtures: a private redis-server and real Croupier server processes.
 
-Nothing here touches a Redis the tests did not start: with no REDIS_URL the
-session starts its own redis-server on a temporary directory.
+Nothing here touches a Redis or a PostgreSQL the tests did not start: the
+session starts its own redis-server and PostgreSQL on temporary directories.
 """
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from server.embedded_postgres import EmbeddedPostgres
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from tests.servers import ServerProcess, private_redis
@@ -19,6 +23,26 @@ from tests.servers import ServerProcess, private_redis
 @pytest.fixture(scope="session")
 def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A PostgreSQL of the test run's own, given to every server it starts (DATABASE_URL)."""
+    # Not below pytest's own temporary directory, which only its user can enter:
+    # under root, PostgreSQL runs as an unprivileged user.
+    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
+    directory.chmod(0o755)
+    embedded = EmbeddedPostgres(directory, fsync=False)
+    url = await embedded.start()
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    yield url
+    if previous is None:
+        del os.environ["DATABASE_URL"]
+    else:
+        os.environ["DATABASE_URL"] = previous
+    await embedded.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

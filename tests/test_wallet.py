@@ -81,7 +81,13 @@ async def test_lua_refuses_non_canonical_amounts(redis: Redis, scripts: WalletSc
     keys = UserKeys(user)
     for raw in ["-5", "0", "1e3", "01", "9007199254740992", "12.5", ""]:
         status, _ = await scripts.credit(
-            keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"k{raw}")],
+            keys=[
+                keys.wallet,
+                keys.ledger,
+                keys.ledger_index,
+                keys.idempotency(f"k{raw}"),
+                keys.journal,
+            ],
             args=[user, "PLAY", raw, "deposit", "", "", "60", keys.events],
         )
         assert status == "INVALID_AMOUNT", raw

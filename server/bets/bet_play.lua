@@ -8,7 +8,7 @@
 -- KEYS[1] wallet {u:ID}:wallet          KEYS[2] ledger {u:ID}:ledger
 -- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:bet:<key>
 -- KEYS[5] seed pair {u:ID}:seeds        KEYS[6] bet records {u:ID}:bets
--- KEYS[7] bet index {u:ID}:bets:idx
+-- KEYS[7] bet index {u:ID}:bets:idx    KEYS[8] journal of the user's slot
 -- ARGV[1] user id  ARGV[2] currency  ARGV[3] amount  ARGV[4] game
 -- ARGV[5] game params as canonical JSON  ARGV[6] server seed hash the outcome was computed with
 -- ARGV[7] nonce the outcome was computed with  ARGV[8] payout (integer >= 0)
@@ -19,6 +19,7 @@
 -- server_seed_hash, client_seed, nonce} when the pair or its nonce moved on (nothing
 -- written: compute again with these); or {CODE, message} with CODE one of
 -- INVALID_AMOUNT, IDEMPOTENCY_CONFLICT, NO_SEEDS, INSUFFICIENT_FUNDS, LIMIT_EXCEEDED.
+journal_to(KEYS[8])
 local user, currency, game = ARGV[1], ARGV[2], ARGV[4]
 local amount = parse_int(ARGV[3], 1)
 if not amount then return {'INVALID_AMOUNT', 'amount must be an integer in [1, 2^53-1]'} end
@@ -54,6 +55,7 @@ end
 local record = '{"id":' .. bet_id .. ',' .. string.sub(ARGV[9], 2)
 local padded = string.format('%015d', tonumber(bet_id))
 redis.call('HSET', KEYS[6], bet_id, record)
+journal('bet', user, record)
 redis.call('ZADD', KEYS[7], 0, game .. ':' .. padded, 0, '*:' .. padded)
 local reply = string.sub(record, 1, -2) .. ',"balance":' .. fmt_int(after) .. '}'
 idem_store(KEYS[4], fingerprint, reply, ARGV[10])

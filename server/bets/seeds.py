@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from games.fairness import hash_server_seed
 from server.errors import CroupierError, ErrorCode
 from server.redis_scripts import ScriptRunner
+from server.slots import DirtySlots
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
@@ -38,8 +39,9 @@ def new_client_seed() -> str:
 class SeedPairs:
     """Reads, creates and rotates users' seed pairs."""
 
-    def __init__(self, redis: Redis, runner: ScriptRunner) -> None:
+    def __init__(self, redis: Redis, runner: ScriptRunner, written: DirtySlots) -> None:
         self._redis = redis
+        self._written = written
         self._ensure = runner.script(script_source(_HERE / "seeds_ensure.lua", with_prelude=False))
         self._rotate = runner.script(script_source(_HERE / "seeds_rotate.lua", with_prelude=False))
 
@@ -76,9 +78,16 @@ class SeedPairs:
         keys = UserKeys(user_id)
         seed, seed_hash = new_server_seed()
         status, revealed = await self._rotate(
-            keys=[keys.seeds, keys.revealed_seeds, keys.open_on_seeds],
-            args=[seed, seed_hash, client_seed or new_client_seed(), str(int(time.time() * 1000))],
+            keys=[keys.seeds, keys.revealed_seeds, keys.open_on_seeds, keys.journal],
+            args=[
+                seed,
+                seed_hash,
+                client_seed or new_client_seed(),
+                str(int(time.time() * 1000)),
+                user_id,
+            ],
         )
+        self._written.add_user(user_id)
         if status != "ok":
             raise CroupierError(ErrorCode(status), revealed)
         return {"revealed": json.loads(revealed), "active": await self.public(user_id)}

@@ -31,6 +31,7 @@ from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
 from server.redis_scripts import ScriptRunner
+from server.slots import DirtySlots
 from server.wallet import UserKeys
 from server.wallet.scripts import script_source
 
@@ -100,11 +101,14 @@ class BetService:
         runner: ScriptRunner,
         settings: Settings,
         games: dict[str, InstantGame],
+        written: DirtySlots,
     ) -> None:
+        """`written`: where to mark the journals written, for the archiver."""
         self._redis = redis
         self._settings = settings
         self.games = games
-        self.seeds = SeedPairs(redis, runner)
+        self._written = written
+        self.seeds = SeedPairs(redis, runner, written)
         self._play = runner.script(script_source(_HERE / "bet_play.lua"))
         self._record = runner.script(script_source(_HERE / "bet_record.lua", with_prelude=False))
         self._ttl = str(settings.idempotency_ttl_s)
@@ -142,7 +146,7 @@ class BetService:
         keys = UserKeys(user_id)
         redis_keys = [
             keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"bet:{request.key}"),
-            keys.seeds, keys.bets, keys.bets_index,
+            keys.seeds, keys.bets, keys.bets_index, keys.journal,
         ]  # fmt: skip
         params_json = params.model_dump_json()
         pair = self._pairs.get(user_id) or await self._read_pair(user_id)
@@ -165,6 +169,7 @@ class BetService:
                 ],
             )  # fmt: skip
             status = result[0]
+            self._written.add_user(user_id)
             if status == "ok":
                 self._remember(user_id, pair, pair.nonce + 1)
                 return status, orjson.loads(result[1])
@@ -221,8 +226,10 @@ class BetService:
         announce it in the live feed; False if it was stored before."""
         keys = UserKeys(user_id)
         stored = await self._record(
-            keys=[keys.bets, keys.bets_index], args=[record["id"], record["game"], dumps(record)]
+            keys=[keys.bets, keys.bets_index, keys.journal],
+            args=[record["id"], record["game"], dumps(record), user_id],
         )
+        self._written.add_user(user_id)
         if stored:
             self.live.announce(user_name, record)
         return bool(stored)

@@ -35,7 +35,7 @@ from server.errors import CroupierError, ErrorCode
 from server.logs import LogThrottle
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
-from server.slots import all_slot_keys
+from server.slots import DirtySlots, all_slot_keys
 from server.stepped.rules import StepRules, state_of
 from server.wallet import UserKeys
 from server.wallet.keys import GAMES_DUE
@@ -92,12 +92,15 @@ class SteppedGames:
         rules: Mapping[str, StepRules],
         *,
         live: LiveFeed,
+        written: DirtySlots,
     ) -> None:
+        """`live`: the live feed; `written`: where to mark the journals written."""
         self._redis = redis
         self._runner = runner
         self._settings = settings
         self._seeds = seeds
         self._live = live
+        self._written = written
         self.rules = rules
         self._open = runner.script(script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS))
         self._update = runner.script(
@@ -129,7 +132,7 @@ class SteppedGames:
         keys = UserKeys(user_id)
         redis_keys = [
             keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"game:{key}"),
-            keys.seeds, keys.games, keys.open_on_seeds, keys.games_due,
+            keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal,
         ]  # fmt: skip
         args = [
             user_id,
@@ -146,6 +149,7 @@ class SteppedGames:
         if status == "NO_SEEDS":
             await self._seeds.ensure(user_id)
             status, payload = await self._open(keys=redis_keys, args=args)
+        self._written.add_user(user_id)
         if status == "replay":
             return await self._replayed_start(user_id, game, json.loads(payload)["id"])
         if status != "ok":
@@ -255,7 +259,7 @@ class SteppedGames:
             keys=[
                 keys.wallet, keys.ledger, keys.ledger_index,
                 keys.idempotency(f"game-settle:{state['id']}"), keys.games, keys.bets,
-                keys.bets_index, keys.open_on_seeds, keys.games_due,
+                keys.bets_index, keys.open_on_seeds, keys.games_due, keys.journal,
             ],
             args=[
                 state["user"], state["game"], str(state["id"]), version,
@@ -265,6 +269,7 @@ class SteppedGames:
                 due_member(state["game"], state["user"], state["id"]),
             ],
         )  # fmt: skip
+        self._written.add_user(state["user"])
         if status == "CONFLICT":
             raise _ConflictError
         if status != "ok":

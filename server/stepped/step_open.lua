@@ -7,6 +7,7 @@
 -- KEYS[5] seed pair {u:ID}:seeds        KEYS[6] active games {u:ID}:games
 -- KEYS[7] bets open on the pair {u:ID}:seeds:open
 -- KEYS[8] games due for the expiry sweep, the index of the user's cluster slot
+-- KEYS[9] journal of the user's slot
 -- ARGV[1] user id  ARGV[2] currency  ARGV[3] amount  ARGV[4] game
 -- ARGV[5] start params as canonical JSON  ARGV[6] idempotency TTL (s)
 -- ARGV[7] balance events channel
@@ -20,6 +21,7 @@
 -- NO_SEEDS, INSUFFICIENT_FUNDS.
 -- The games hash holds, per game, the state JSON under <game> and its version
 -- "<bet id>:<step>" under <game>:v (checked by step_update).
+journal_to(KEYS[9])
 local user, currency, game, params = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
 local amount = parse_int(ARGV[3], 1)
 if not amount then return {'INVALID_AMOUNT', 'amount must be an integer in [1, 2^53-1]'} end

@@ -7,6 +7,7 @@
 -- KEYS[5] active games {u:ID}:games     KEYS[6] bet records {u:ID}:bets
 -- KEYS[7] bet index {u:ID}:bets:idx    KEYS[8] bets open on the pair {u:ID}:seeds:open
 -- KEYS[9] games due for the expiry sweep, the index of the user's cluster slot
+-- KEYS[10] journal of the user's slot
 -- ARGV[1] user id  ARGV[2] game  ARGV[3] bet id  ARGV[4] expected version "<bet id>:<step>"
 -- ARGV[5] the new state JSON (ignored when the game ends)
 -- ARGV[6] payout (integer >= 0) when this step ends the game, '' while it goes on
@@ -19,6 +20,7 @@
 -- ends (the wallet's {"bet", "tx", "balance", "version"} JSON); or {CODE, message}
 -- with CODE one of GAME_NOT_ACTIVE, CONFLICT (changed since read: read it again),
 -- TX_NOT_OPEN, LIMIT_EXCEEDED, INVALID_AMOUNT.
+journal_to(KEYS[10])
 local user, game = ARGV[1], ARGV[2]
 local version_field = game .. ':v'
 local version = redis.call('HGET', KEYS[5], version_field)
@@ -47,6 +49,7 @@ local result, err = settle_open_bet(KEYS[1], KEYS[2], KEYS[3], ARGV[10], user,
 if not result then return err end
 local id = string.format('%015d', tonumber(ARGV[3]))
 redis.call('HSET', KEYS[6], ARGV[3], ARGV[7])
+journal('bet', user, ARGV[7])
 redis.call('ZADD', KEYS[7], 0, game .. ':' .. id, 0, '*:' .. id)
 redis.call('HDEL', KEYS[5], game, version_field)
 close_bet(KEYS[8], tonumber(ARGV[3]))

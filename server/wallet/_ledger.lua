@@ -2,6 +2,23 @@
 -- prepended (after _numbers.lua) to each wallet script when the script is
 -- loaded, so the helpers run inside that script's atomic execution.
 
+-- The journal of the running script: the Redis stream of the user's cluster
+-- slot (`{s<n>}:journal`) to which every ledger entry written or changed and
+-- every settled bet record is appended, in the same atomic step, for the
+-- archiver to copy to PostgreSQL. Each script names it with journal_to()
+-- before its first write.
+local JOURNAL = nil
+
+local function journal_to(key)
+  JOURNAL = key
+end
+
+-- Appends one record: kind 'entry' (a ledger entry as stored), 'bet' (a settled
+-- bet record) or 'seed' (a revealed seed pair), for user `user`.
+local function journal(kind, user, json)
+  redis.call('XADD', JOURNAL, '*', 'k', kind, 'u', user, 'd', json)
+end
+
 -- Ledger entries are stored as JSON built here field by field (cjson would
 -- print large integers in exponent form).
 local function entry_json(e)
@@ -29,6 +46,7 @@ end
 local function save_entry(ledger, e)
   local json = entry_json(e)
   redis.call('HSET', ledger, fmt_int(e.id), json)
+  journal('entry', e.user, json)
   return json
 end
 
@@ -59,6 +77,7 @@ end
 -- after every check has passed: nothing may fail after the first write.
 -- Returns the entry's JSON and the new balance and version.
 local function apply(wallet, ledger, index, channel, user, currency, delta, kind, game, ref, status)
+  if not JOURNAL then error('the script wrote money without naming its journal') end
   local balance = redis.call('HINCRBY', wallet, currency, fmt_int(delta))
   local version = redis.call('HINCRBY', wallet, 'version', 1)
   local json = save_entry(ledger, {

@@ -1,6 +1,7 @@
 -- debit: take `amount` from a user's balance and append a ledger entry.
 -- KEYS[1] wallet hash {u:ID}:wallet      KEYS[2] ledger hash {u:ID}:ledger
 -- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:<key>
+-- KEYS[5] journal of the user's slot
 -- ARGV[1] user id   ARGV[2] currency   ARGV[3] amount (canonical integer >= 1)
 -- ARGV[4] kind: bet | adjust   ARGV[5] game ('' for none)   ARGV[6] ref
 -- ARGV[7] idempotency TTL in seconds   ARGV[8] balance events channel
@@ -8,6 +9,7 @@
 -- {"tx": entry, "balance": n, "version": n}; or {CODE, message} with CODE one
 -- of INVALID_AMOUNT, BAD_REQUEST, IDEMPOTENCY_CONFLICT, INSUFFICIENT_FUNDS.
 -- A bet starts with status "open" (see settle and rollback); adjust is "done".
+journal_to(KEYS[5])
 local user, currency, kind, game, ref = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local amount = parse_int(ARGV[3], 1)
 if not amount then return {'INVALID_AMOUNT', 'amount must be an integer in [1, 2^53-1]'} end

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from server.slots import key_slot, slot_key
 
+JOURNAL = "journal"
+"""Name of the per-slot stream of money records not yet archived in PostgreSQL:
+fields `k` (kind: entry, bet or seed), `u` (user id), `d` (the record's JSON)."""
 GAMES_DUE = "games:due"
 """Name of the per-slot sorted set of step games the expiry sweep must look at:
 member `<game>:<bet id>:<user id>`, score the time (ms) the game is due."""
@@ -75,6 +78,11 @@ class UserKeys:
     def games(self) -> str:
         """Hash: game -> state JSON of the user's game in progress, `<game>:v` -> its version."""
         return f"{self.tag}:games"
+
+    @property
+    def journal(self) -> str:
+        """The journal stream of this user's cluster slot (see JOURNAL)."""
+        return slot_key(key_slot(self.tag), JOURNAL)
 
     @property
     def games_due(self) -> str:

@@ -3,12 +3,14 @@
 -- "rolled_back". A settled or already reversed bet is refused.
 -- KEYS[1] wallet hash {u:ID}:wallet      KEYS[2] ledger hash {u:ID}:ledger
 -- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:<key>
+-- KEYS[5] journal of the user's slot
 -- ARGV[1] user id   ARGV[2] id of the bet entry   ARGV[3] entry type: rollback | refund
 -- ARGV[4] idempotency TTL in seconds   ARGV[5] balance events channel
 -- Returns {'ok', result} or {'replay', result} with result the JSON
 -- {"bet": reversed bet entry, "tx": the new entry, "balance": n, "version": n};
 -- or {CODE, message} with CODE one of IDEMPOTENCY_CONFLICT, TX_NOT_OPEN,
 -- LIMIT_EXCEEDED.
+journal_to(KEYS[5])
 local user, kind = ARGV[1], ARGV[3]
 local bet_id = parse_int(ARGV[2], 1)
 if kind ~= 'rollback' and kind ~= 'refund' then return {'BAD_REQUEST', 'unknown rollback kind'} end

@@ -1,12 +1,14 @@
 -- settle: close an open bet, crediting its payout (if any) as a "win" entry.
 -- KEYS[1] wallet hash {u:ID}:wallet      KEYS[2] ledger hash {u:ID}:ledger
 -- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:<key>
+-- KEYS[5] journal of the user's slot
 -- ARGV[1] user id   ARGV[2] id of the bet entry   ARGV[3] payout (integer >= 0)
 -- ARGV[4] idempotency TTL in seconds   ARGV[5] balance events channel
 -- Returns {'ok', result} or {'replay', result} with result the JSON
 -- {"bet": settled bet entry, "tx": win entry or null, "balance": n, "version": n};
 -- or {CODE, message} with CODE one of INVALID_AMOUNT, IDEMPOTENCY_CONFLICT,
 -- TX_NOT_OPEN (no such bet, or already settled or rolled back), LIMIT_EXCEEDED.
+journal_to(KEYS[5])
 local user = ARGV[1]
 local bet_id = parse_int(ARGV[2], 1)
 local payout = parse_int(ARGV[3], 0)

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from server.config import MAX_AMOUNT
 from server.errors import CroupierError, ErrorCode
+from server.slots import DirtySlots
 from server.wallet.keys import UserKeys
 from server.wallet.scripts import WalletScripts
 
@@ -90,9 +91,13 @@ class Wallet:
         scripts: WalletScripts,
         idempotency_ttl_s: int,
         currencies: Iterable[str] = (),
+        written: DirtySlots | None = None,
     ) -> None:
-        """`currencies`: reported by `balances` (at 0) even where a user never had any."""
+        """`currencies`: reported by `balances` (at 0) even where a user never had any;
+        `written`: where to mark the journals written for the archiver (None: not archived
+        from this process)."""
         self._redis = redis
+        self._written = written
         self._scripts = scripts
         self._ttl = str(idempotency_ttl_s)
         self._zero = dict.fromkeys(currencies, 0)
@@ -176,8 +181,13 @@ class Wallet:
 
     async def _run(self, script: Any, user: str, key: str, args: list[str]) -> Movement:
         keys = UserKeys(user)
-        redis_keys = [keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(check_key(key))]
+        redis_keys = [
+            keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(check_key(key)),
+            keys.journal,
+        ]  # fmt: skip
         status, payload = await script(keys=redis_keys, args=[*args, self._ttl, keys.events])
+        if self._written is not None:
+            self._written.add_user(user)
         if status not in ("ok", "replay"):
             raise CroupierError(ErrorCode(status), payload)
         result = orjson.loads(payload)

@@ -1,0 +1,224 @@
+"""PostgreSQL as the system of record: migrations, and the journal archived once, whole."""
+
+import asyncio
+import json
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from server.db.archiver import GROUP, Rows
+from server.db.migrate import migrate, migration_files
+from server.embedded_postgres import EmbeddedPostgres
+from server.redis_client import connect
+from server.redis_scripts import ScriptRunner
+from server.wallet import UserKeys, Wallet, WalletScripts
+from tests.servers import ServerProcess, private_redis
+from tests.wsclient import WsClient, new_guest
+
+
+async def test_two_instances_starting_together_apply_each_migration_once(
+    database_url: str,
+) -> None:
+    name = f"migrations_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = database_url.replace("/croupier?", f"/{name}?")
+    try:
+        first, second = await asyncpg.connect(url), await asyncpg.connect(url)
+        applied = await asyncio.gather(migrate(first), migrate(second))
+        expected = [path.stem for path in migration_files()]
+        assert sorted(applied, key=len) == [[], expected]
+        rows = await first.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        assert [row["version"] for row in rows] == expected
+        assert await migrate(first) == []
+        await first.close()
+        await second.close()
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def redis_ledger(redis: Redis, user_id: str) -> dict[int, dict[str, Any]]:
+    raw = await redis.hgetall(UserKeys(user_id).ledger)
+    return {int(entry_id): json.loads(entry) for entry_id, entry in raw.items()}
+
+
+async def archived_ledger(pool: asyncpg.Connection, user_id: str) -> dict[int, dict[str, Any]]:
+    rows = await pool.fetch("SELECT * FROM ledger_entries WHERE user_id = $1", user_id)
+    return {
+        row["entry_id"]: {
+            "id": row["entry_id"], "user": row["user_id"], "type": row["type"],
+            "amount": row["amount"], "currency": row["currency"], "game": row["game"],
+            "ref": row["ref"], "status": row["status"], "balance_after": row["balance_after"],
+            "created_at": row["created_at"],
+        }
+        for row in rows
+    }  # fmt: skip
+
+
+async def wait_archived(
+    redis: Redis, database: asyncpg.Connection, user_id: str, timeout: float = 20
+) -> dict[int, dict[str, Any]]:
+    """The user's archived ledger once it equals the ledger in Redis."""
+    async with asyncio.timeout(timeout):
+        while True:
+            archived = await archived_ledger(database, user_id)
+            if archived == await redis_ledger(redis, user_id):
+                return archived
+            await asyncio.sleep(0.1)
+
+
+async def play_a_bit_of_everything(client: WsClient) -> None:
+    for _ in range(5):
+        await client.request(
+            "bet", game="dice", amount=100, currency="PLAY", key=secrets.token_hex(8),
+            params={"target": "50.50", "condition": "over"},
+        )  # fmt: skip
+    await client.request(
+        "mines.start", amount=200, currency="PLAY", mines=24, key=secrets.token_hex(6)
+    )
+    reveal = await client.request("mines.reveal", tile=7)
+    if reveal["state"]["state"] == "active":
+        await client.request("mines.cashout")
+    await client.request("seeds.rotate")
+
+
+async def test_every_money_record_reaches_postgresql_once_and_the_books_balance(
+    server: ServerProcess, http: httpx.AsyncClient, redis: Redis, database_url: str
+) -> None:
+    token, user = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    try:
+        await play_a_bit_of_everything(client)
+    finally:
+        await client.close()
+    database = await asyncpg.connect(database_url)
+    try:
+        archived = await wait_archived(redis, database, user["id"])
+        assert all(entry["status"] != "open" for entry in archived.values())
+        postings = await database.fetch(
+            "SELECT account, currency, sum(amount)::bigint AS total FROM postings"
+            " WHERE user_id = $1 GROUP BY account, currency",
+            user["id"],
+        )
+        by_account = {(row["account"], row["currency"]): row["total"] for row in postings}
+        wallet = await redis.hgetall(UserKeys(user["id"]).wallet)
+        assert by_account[("player", "PLAY")] == int(wallet["PLAY"])
+        assert sum(by_account.values()) == 0, "every posting has its opposite"
+        assert by_account[("treasury", "PLAY")] == -100_000, "the sign-up credit"
+        bets = await database.fetch(
+            "SELECT bet_id, record FROM bets WHERE user_id = $1", user["id"]
+        )
+        stored = await redis.hgetall(UserKeys(user["id"]).bets)
+        assert {row["bet_id"]: json.loads(row["record"]) for row in bets} == {
+            int(bet_id): json.loads(record) for bet_id, record in stored.items()
+        }
+        seeds = await database.fetch(
+            "SELECT server_seed_hash, server_seed FROM revealed_seeds WHERE user_id = $1",
+            user["id"],
+        )
+        assert len(seeds) == 1 and {row["server_seed_hash"] for row in seeds} <= {
+            json.loads(record)["server_seed_hash"] for record in stored.values()
+        }
+        records = await redis.xrange(UserKeys(user["id"]).journal)
+        assert [r for r in records if r[1].get("u") == user["id"]] == [], "journal drained"
+        metrics = (await http.get(f"{server.base_url}/metrics")).text
+        archived_total = next(
+            line for line in metrics.splitlines() if line.startswith("croupier_archived_records")
+        )
+        assert int(archived_total.split()[1]) >= len(archived) + len(bets) + len(seeds)
+    finally:
+        await database.close()
+
+
+async def test_records_of_a_consumer_that_died_mid_batch_are_archived_once(
+    tmp_path: Path, log_dir: Path, database_url: str
+) -> None:
+    """A consumer read a batch and wrote half of it to PostgreSQL, then died before
+    acknowledging anything: the full pass of an instance archives it all, once."""
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        runner = ScriptRunner(url)
+        database = await asyncpg.connect(database_url)
+        await migrate(database)
+        try:
+            # Money moved with no archiver running: the records wait in the journal.
+            user_id = secrets.token_hex(8)
+            wallet = Wallet(redis, WalletScripts.register(runner), 86_400)
+            await wallet.credit(user_id, 10_000, "PLAY", key="signup", kind="deposit")
+            for n in range(20):
+                bet = await wallet.debit(user_id, 100, "PLAY", key=f"b{n}", game="dice")
+                assert bet.tx is not None
+                await wallet.settle(user_id, bet.tx["id"], 150 * (n % 2), key=f"s{n}")
+            journal = UserKeys(user_id).journal
+            await redis.xgroup_create(journal, GROUP, id="0")
+            found = await redis.xreadgroup(GROUP, "dead-consumer", {journal: ">"}, count=1000)
+            records = found[0][1]
+            half = Rows()
+            for _, fields in records[: len(records) // 2]:
+                half.add(fields["k"], fields["u"], json.loads(fields["d"]))
+            await half.write(database)
+
+            survivor = await ServerProcess(
+                log_dir,
+                REDIS_URL=url,
+                CROUPIER_ARCHIVE_FULL_PASS_S="0.5",
+                CROUPIER_ARCHIVE_CLAIM_IDLE_S="0.5",
+            ).start()
+            try:
+                archived = await wait_archived(redis, database, user_id)
+            finally:
+                await survivor.stop()
+            assert len(archived) == 1 + 20 + 10, "deposit, 20 bets, 10 wins"
+            counts = await database.fetch(
+                "SELECT entry_id, count(*) AS n FROM postings WHERE user_id = $1 GROUP BY entry_id",
+                user_id,
+            )
+            assert {row["entry_id"]: row["n"] for row in counts} == dict.fromkeys(archived, 2)
+            assert await redis.xlen(journal) == 0
+            assert (await redis.xpending(journal, GROUP))["pending"] == 0
+        finally:
+            await database.close()
+            await runner.aclose()
+            await redis.aclose()
+
+
+async def test_bets_go_on_while_postgresql_is_down_and_the_backlog_drains_after(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
+    directory.chmod(0o755)
+    postgres = EmbeddedPostgres(directory, fsync=False)
+    database_url = await postgres.start()
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        process = await ServerProcess(log_dir, REDIS_URL=url, DATABASE_URL=database_url).start()
+        try:
+            token, user = await new_guest(http, process.base_url)
+            client = await WsClient.open(process.ws_url, token)
+            await postgres.stop()
+            await play_a_bit_of_everything(client)  # every bet still settles
+            await asyncio.sleep(1.5)  # the archiver fails meanwhile, and keeps the records
+            assert await redis.xlen(UserKeys(user["id"]).journal) > 0
+            await postgres.start()
+            await play_a_bit_of_everything(client)
+            await client.close()
+            database = await asyncpg.connect(database_url)
+            try:
+                archived = await wait_archived(redis, database, user["id"])
+                assert len(archived) == int(
+                    await redis.hget(UserKeys(user["id"]).wallet, "version")
+                )
+            finally:
+                await database.close()
+        finally:
+            await process.stop()
+            await redis.aclose()
+            await postgres.stop()
+            shutil.rmtree(directory, ignore_errors=True)
