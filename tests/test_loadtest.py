@@ -305,6 +305,6 @@ async def test_audit_command_finds_a_balance_moved_behind_the_ledger(
         await redis.hincrby(wallet, "PLAY", -7)
     assert status == 1 and not corrupted["ok"]
     assert corrupted["mismatched_users"] == 1
-    [problems] = corrupted["problems"].values()
-    assert list(corrupted["problems"]) == [user["id"]]
+    # Other tests' users may have games in progress (open bets are listed, not failures).
+    problems = corrupted["problems"][user["id"]]
     assert any(problem.startswith("PLAY: stored") for problem in problems)
