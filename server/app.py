@@ -1,9 +1,8 @@
 """The Starlette application and its lifespan."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -47,39 +46,42 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        embedded: EmbeddedRedis | None = None
-        url = settings.redis_url
-        if url is None:
-            embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
-            url = await embedded.start()
-        database = await Database.open(settings)
-        services = Services.build(settings, url, database.pool)
-        app.state.services = services
-        await upgrade_open_bets(services.redis, services.wallet, services.stepped)
-        app.state.crash = crash = CrashService(services)
-        await crash.start()
-        metrics = services.metrics
-        loops = [
-            Supervisor("pubsub-hub", services.hub.run, metrics),
-            Supervisor(
-                "bets-live", partial(services.bets.live.run, services.hub.publish_public), metrics
-            ),
-            Supervisor("game-expiry", services.stepped.run_expiry, metrics),
-            Supervisor("archiver", services.archiver.run, metrics),
-            Supervisor("archiver-full-pass", services.archiver.run_full_passes, metrics),
-        ]
-        for loop in loops:
-            loop.start()
-        log.info("croupier ready on redis %s and PostgreSQL %s", redact(url), redact(database.url))
-        try:
+        # Whatever started is stopped in reverse order, also when a later step of
+        # the start-up fails (no embedded server is left behind).
+        async with AsyncExitStack() as started:
+            url = settings.redis_url
+            if url is None:
+                embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
+                url = await embedded.start()
+                started.push_async_callback(embedded.stop)
+            database = await Database.open(settings)
+            started.push_async_callback(database.close)
+            services = Services.build(settings, url, database.pool)
+            started.push_async_callback(services.aclose)
+            app.state.services = services
+            await upgrade_open_bets(services.redis, services.wallet, services.stepped)
+            app.state.crash = crash = CrashService(services)
+            await crash.start()
+            started.push_async_callback(crash.stop)
+            metrics = services.metrics
+            loops = [
+                Supervisor("pubsub-hub", services.hub.run, metrics),
+                Supervisor(
+                    "bets-live",
+                    partial(services.bets.live.run, services.hub.publish_public),
+                    metrics,
+                ),
+                Supervisor("game-expiry", services.stepped.run_expiry, metrics),
+                Supervisor("archiver", services.archiver.run, metrics),
+                Supervisor("archiver-full-pass", services.archiver.run_full_passes, metrics),
+            ]
+            for loop in loops:
+                loop.start()
+                started.push_async_callback(loop.stop)  # each bounded
+            log.info(
+                "croupier ready on redis %s and PostgreSQL %s", redact(url), redact(database.url)
+            )
             yield
-        finally:
-            await crash.stop()
-            await asyncio.gather(*(loop.stop() for loop in loops))  # each bounded
-            await services.aclose()
-            await database.close()
-            if embedded is not None:
-                await embedded.stop()
 
     return Starlette(
         routes=[

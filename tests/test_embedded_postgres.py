@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from server.embedded_postgres import EmbeddedPostgres, reachable, running_postgres_pid
+from server.embedded_redis import running_redis_pid
 from tests.servers import ServerProcess
 from tests.wsclient import new_guest
 
@@ -90,3 +91,17 @@ async def test_under_root_a_data_directory_nobody_can_reach_moves_to_var_tmp(
     finally:
         await embedded.stop()
         shutil.rmtree(embedded.directory, ignore_errors=True)
+
+
+async def test_a_start_that_fails_leaves_no_embedded_server_behind(
+    open_dir: Path, log_dir: Path
+) -> None:
+    """The embedded Redis starts first; when the database then cannot be reached the
+    server exits, and stops that Redis on its way out."""
+    unreachable = "postgresql://postgres@127.0.0.1:1/croupier"
+    server = ServerProcess(
+        log_dir, REDIS_URL=None, DATABASE_URL=unreachable, CROUPIER_DATA_DIR=str(open_dir)
+    )
+    with pytest.raises(RuntimeError, match="server exited"):
+        await server.start()
+    assert running_redis_pid(open_dir / "redis.pid") is None
