@@ -195,6 +195,7 @@ async def faucet(request: Request) -> Response:
     settings = services.settings
     account = await current_account(request)
     window = int(time.time()) // settings.faucet_interval_s
+    await services.journal.check_room()
     movement = await services.wallet.credit(
         account.id,
         settings.faucet_amount,

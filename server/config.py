@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     database_pool_size: Annotated[int, Field(ge=2, le=1_000)] = 10
     archive_full_pass_s: Annotated[float, Field(gt=0)] = 15.0
     """How often one instance looks at every journal (records of stopped instances)."""
+    journal_max: Annotated[int, Field(ge=1)] = 1_000_000
+    """Journal records waiting for PostgreSQL at which new stakes are refused (UNAVAILABLE)."""
     archive_claim_idle_s: Annotated[float, Field(gt=0)] = 30.0
     """A journal record read but not archived this long is taken over by the full pass."""
 

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
     BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    UNAVAILABLE = "UNAVAILABLE"
     BUSY = "BUSY"
     ROUND_CLOSED = "ROUND_CLOSED"
     ALREADY_BET = "ALREADY_BET"
@@ -54,6 +55,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.FRAME_TOO_LARGE: 413,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.UNAVAILABLE: 503,
     ErrorCode.BUSY: 503,
     ErrorCode.ROUND_CLOSED: 409,
     ErrorCode.ALREADY_BET: 409,

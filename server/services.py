@@ -18,10 +18,10 @@ from server.realtime.connection import Connection
 from server.realtime.hub import Hub
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
-from server.slots import DirtySlots
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
 from server.wallet import Wallet, WalletScripts
+from server.wallet.journal import Journal
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Services:
     settings: Settings
     redis: Redis
     runner: ScriptRunner
+    journal: Journal
     database: asyncpg.Pool
     archiver: Archiver
     wallet: Wallet
@@ -51,26 +52,27 @@ class Services:
         redis = connect(redis_url, settings.redis_pool_size)
         runner = ScriptRunner(redis_url)
         scripts = WalletScripts.register(runner)
-        written = DirtySlots()
+        journal = Journal(redis, settings.journal_max)
         wallet = Wallet(
-            redis, scripts, settings.idempotency_ttl_s, settings.currencies, written=written
+            redis, scripts, settings.idempotency_ttl_s, settings.currencies, journal=journal
         )
         metrics = Metrics()
         games = build_instant_games(settings.limbo_max_target)
-        bets = BetService(redis, runner, settings, games, written)
+        bets = BetService(redis, runner, settings, games, journal)
         quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))
         stepped_rules = (MinesRules(), HiloRules(), quiz)
         return cls(
             settings=settings,
             redis=redis,
             runner=runner,
+            journal=journal,
             database=database,
             archiver=Archiver(
                 redis,
                 runner,
                 database,
                 consumer=consumer_name(),
-                written=written,
+                journal=journal,
                 settings=settings,
                 metrics=metrics,
             ),
@@ -86,7 +88,7 @@ class Services:
                 bets.seeds,
                 {rules.name: rules for rules in stepped_rules},
                 live=bets.live,
-                written=written,
+                journal=journal,
             ),
             validation_context={"currencies": settings.currencies},
             greeters=[bets.live.greet],

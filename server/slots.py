@@ -47,23 +47,3 @@ def slot_key(slot: int, name: str) -> str:
 def all_slot_keys(name: str) -> list[str]:
     """The key `name` of every slot, slot 0 first."""
     return [slot_key(slot, name) for slot in range(SLOTS)]
-
-
-class DirtySlots:
-    """The slots whose journal this process wrote to since they were last taken."""
-
-    def __init__(self) -> None:
-        self._slots: set[int] = set()
-
-    def add_user(self, user_id: str) -> None:
-        """A script wrote to the journal of this user's slot."""
-        self._slots.add(key_slot(f"{{u:{user_id}}}"))
-
-    def add_slots(self, slots: set[int]) -> None:
-        """Mark these slots again (their archiving failed)."""
-        self._slots |= slots
-
-    def take(self) -> set[int]:
-        """The slots marked since the last call, unmarking them."""
-        slots, self._slots = self._slots, set()
-        return slots

@@ -222,3 +222,71 @@ async def test_bets_go_on_while_postgresql_is_down_and_the_backlog_drains_after(
             await redis.aclose()
             await postgres.stop()
             shutil.rmtree(directory, ignore_errors=True)
+
+
+async def test_new_stakes_wait_while_the_journal_is_at_its_bound_and_nothing_is_lost(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """PostgreSQL down, a tiny CROUPIER_JOURNAL_MAX: once the backlog reaches it, a bet
+    is refused with UNAVAILABLE and moves nothing, while a game already open still
+    cashes out; when PostgreSQL is back the backlog drains and bets go on."""
+    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
+    directory.chmod(0o755)
+    postgres = EmbeddedPostgres(directory, fsync=False)
+    database_url = await postgres.start()
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        process = await ServerProcess(
+            log_dir, REDIS_URL=url, DATABASE_URL=database_url,
+            CROUPIER_JOURNAL_MAX="30", CROUPIER_ARCHIVE_FULL_PASS_S="0.3",
+        ).start()  # fmt: skip
+        try:
+            token, user = await new_guest(http, process.base_url)
+            client = await WsClient.open(process.ws_url, token)
+            keys = UserKeys(user["id"])
+            await client.request(
+                "mines.start", amount=100, currency="PLAY", mines=1, key=secrets.token_hex(6)
+            )
+            await postgres.stop()
+            refused = None
+            async with asyncio.timeout(20):
+                while refused is None:
+                    reply = await client.call(
+                        "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+                        params={"target": "50.50", "condition": "over"},
+                    )  # fmt: skip
+                    if not reply["ok"]:
+                        refused = reply["error"]
+                        break
+                    await asyncio.sleep(0.02)
+            assert refused["code"] == "UNAVAILABLE", refused
+            wallet_before = await redis.hgetall(keys.wallet)
+            again = await client.call(
+                "bet", game="dice", amount=10, currency="PLAY", key="refused",
+                params={"target": "50.50", "condition": "over"},
+            )  # fmt: skip
+            assert again["error"]["code"] == "UNAVAILABLE"
+            assert await redis.hgetall(keys.wallet) == wallet_before, "nothing moved"
+            await client.request("mines.reveal", tile=0)  # money at stake still settles...
+            game = await client.call("mines.cashout")  # ...(or the reveal lost it)
+            assert game["ok"] or game["error"]["code"] == "GAME_NOT_ACTIVE"
+            await postgres.start()
+            database = await asyncpg.connect(database_url)
+            try:
+                async with asyncio.timeout(30):
+                    while not (await client.call(
+                        "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+                        params={"target": "50.50", "condition": "over"},
+                    ))["ok"]:  # fmt: skip
+                        await asyncio.sleep(0.2)
+                archived = await wait_archived(redis, database, user["id"])
+                version = await redis.hget(keys.wallet, "version")
+                assert len(archived) == int(version)
+            finally:
+                await database.close()
+            await client.close()
+        finally:
+            await process.stop()
+            await redis.aclose()
+            await postgres.stop()
+            shutil.rmtree(directory, ignore_errors=True)

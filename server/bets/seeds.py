@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 from games.fairness import hash_server_seed
 from server.errors import CroupierError, ErrorCode
 from server.redis_scripts import ScriptRunner
-from server.slots import DirtySlots
 from server.wallet import UserKeys
+from server.wallet.journal import Journal
 from server.wallet.scripts import script_source
 
 _HERE = Path(__file__).parent
@@ -39,9 +39,9 @@ def new_client_seed() -> str:
 class SeedPairs:
     """Reads, creates and rotates users' seed pairs."""
 
-    def __init__(self, redis: Redis, runner: ScriptRunner, written: DirtySlots) -> None:
+    def __init__(self, redis: Redis, runner: ScriptRunner, journal: Journal) -> None:
         self._redis = redis
-        self._written = written
+        self._journal = journal
         self._ensure = runner.script(script_source(_HERE / "seeds_ensure.lua", with_prelude=False))
         self._rotate = runner.script(script_source(_HERE / "seeds_rotate.lua", with_prelude=False))
 
@@ -87,7 +87,7 @@ class SeedPairs:
                 user_id,
             ],
         )
-        self._written.add_user(user_id)
+        self._journal.wrote(user_id)
         if status != "ok":
             raise CroupierError(ErrorCode(status), revealed)
         return {"revealed": json.loads(revealed), "active": await self.public(user_id)}

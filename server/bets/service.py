@@ -31,8 +31,8 @@ from server.config import Settings
 from server.errors import CroupierError, ErrorCode
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
 from server.redis_scripts import ScriptRunner
-from server.slots import DirtySlots
 from server.wallet import UserKeys
+from server.wallet.journal import Journal
 from server.wallet.scripts import script_source
 
 _HERE = Path(__file__).parent
@@ -101,14 +101,14 @@ class BetService:
         runner: ScriptRunner,
         settings: Settings,
         games: dict[str, InstantGame],
-        written: DirtySlots,
+        journal: Journal,
     ) -> None:
-        """`written`: where to mark the journals written, for the archiver."""
+        """`journal`: marks the journals written (for the archiver), bounds new stakes."""
         self._redis = redis
         self._settings = settings
         self.games = games
-        self._written = written
-        self.seeds = SeedPairs(redis, runner, written)
+        self._journal = journal
+        self.seeds = SeedPairs(redis, runner, journal)
         self._play = runner.script(script_source(_HERE / "bet_play.lua"))
         self._record = runner.script(script_source(_HERE / "bet_record.lua", with_prelude=False))
         self._ttl = str(settings.idempotency_ttl_s)
@@ -129,6 +129,7 @@ class BetService:
         game = self.game(request.game)
         params = parse_game_params(game.params_model, request.params)
         self._check_limits(request, game.max_multiplier(params))
+        await self._journal.check_room()
         # One bet of a user at a time in this process: its bets would only
         # race each other for the same nonce. Other processes race in Redis.
         turn = self._turns.get(user_id)
@@ -169,7 +170,7 @@ class BetService:
                 ],
             )  # fmt: skip
             status = result[0]
-            self._written.add_user(user_id)
+            self._journal.wrote(user_id)
             if status == "ok":
                 self._remember(user_id, pair, pair.nonce + 1)
                 return status, orjson.loads(result[1])
@@ -229,7 +230,7 @@ class BetService:
             keys=[keys.bets, keys.bets_index, keys.journal],
             args=[record["id"], record["game"], dumps(record), user_id],
         )
-        self._written.add_user(user_id)
+        self._journal.wrote(user_id)
         if stored:
             self.live.announce(user_name, record)
         return bool(stored)

@@ -31,7 +31,8 @@ from server.db.migrate import Connection
 from server.logs import LogThrottle
 from server.metrics import Metrics
 from server.redis_scripts import ScriptRunner
-from server.slots import SLOTS, DirtySlots, slot_key
+from server.slots import SLOTS, slot_key
+from server.wallet.journal import BACKLOG_KEY, Journal
 from server.wallet.keys import JOURNAL
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class Archiver:
         pool: asyncpg.Pool,
         *,
         consumer: str,
-        written: DirtySlots,
+        journal: Journal,
         settings: Settings,
         metrics: Metrics,
     ) -> None:
@@ -173,7 +174,7 @@ class Archiver:
         self._runner = runner
         self._pool = pool
         self._consumer = consumer
-        self._written = written
+        self._journal = journal
         self._metrics = metrics
         self._full_pass_s = settings.archive_full_pass_s
         self._claim_idle_ms = int(settings.archive_claim_idle_s * 1000)
@@ -183,14 +184,14 @@ class Archiver:
         """Archive the slots this instance wrote to, a few times a second, forever."""
         while True:
             await asyncio.sleep(HINT_INTERVAL_S)
-            slots = self._written.take()
+            slots = self._journal.take()
             try:
                 for slot in slots:
                     await self.drain(slot)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                self._written.add_slots(slots)  # try them again next time
+                self._journal.put_back(slots)  # try them again next time
                 _failures.failure("archiving the journal", error)
                 await asyncio.sleep(1.0)
 
@@ -212,12 +213,15 @@ class Archiver:
         lengths: list[int] = await asyncio.gather(
             *(self._runner.call(("XLEN", journal_key(slot))) for slot in range(SLOTS))
         )
-        self._metrics.journal_backlog = sum(lengths)
+        self._metrics.journal_backlog = backlog = sum(lengths)
+        expiry_ms = int(self._full_pass_s * 3000)
+        await self._redis.set(BACKLOG_KEY, backlog, px=expiry_ms)
         archived = 0
         for slot, length in enumerate(lengths):
             if length:
                 await self._claim_abandoned(slot)
                 archived += await self.drain(slot)
+        await self._redis.set(BACKLOG_KEY, max(0, backlog - archived), px=expiry_ms)
         return archived
 
     async def drain(self, slot: int) -> int:

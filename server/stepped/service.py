@@ -35,9 +35,10 @@ from server.errors import CroupierError, ErrorCode
 from server.logs import LogThrottle
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
-from server.slots import DirtySlots, all_slot_keys
+from server.slots import all_slot_keys
 from server.stepped.rules import StepRules, state_of
 from server.wallet import UserKeys
+from server.wallet.journal import Journal
 from server.wallet.keys import GAMES_DUE
 from server.wallet.scripts import script_source
 
@@ -92,15 +93,15 @@ class SteppedGames:
         rules: Mapping[str, StepRules],
         *,
         live: LiveFeed,
-        written: DirtySlots,
+        journal: Journal,
     ) -> None:
-        """`live`: the live feed; `written`: where to mark the journals written."""
+        """`live`: the live feed; `journal`: marks the journals written, bounds new games."""
         self._redis = redis
         self._runner = runner
         self._settings = settings
         self._seeds = seeds
         self._live = live
-        self._written = written
+        self._journal = journal
         self.rules = rules
         self._open = runner.script(script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS))
         self._update = runner.script(
@@ -122,6 +123,7 @@ class SteppedGames:
     ) -> dict[str, Any]:
         """Debit the stake and open a game; a replayed key returns that game as it is now.
         `user_name` (public) names the player in the live feed when the game ends."""
+        await self._journal.check_room()
         limits = self._settings.bet_limits[currency]
         if not limits.min_bet <= amount <= limits.max_bet:
             raise CroupierError(
@@ -149,7 +151,7 @@ class SteppedGames:
         if status == "NO_SEEDS":
             await self._seeds.ensure(user_id)
             status, payload = await self._open(keys=redis_keys, args=args)
-        self._written.add_user(user_id)
+        self._journal.wrote(user_id)
         if status == "replay":
             return await self._replayed_start(user_id, game, json.loads(payload)["id"])
         if status != "ok":
@@ -269,7 +271,7 @@ class SteppedGames:
                 due_member(state["game"], state["user"], state["id"]),
             ],
         )  # fmt: skip
-        self._written.add_user(state["user"])
+        self._journal.wrote(state["user"])
         if status == "CONFLICT":
             raise _ConflictError
         if status != "ok":

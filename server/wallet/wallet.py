@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from server.config import MAX_AMOUNT
 from server.errors import CroupierError, ErrorCode
-from server.slots import DirtySlots
+from server.wallet.journal import Journal
 from server.wallet.keys import UserKeys
 from server.wallet.scripts import WalletScripts
 
@@ -91,13 +91,13 @@ class Wallet:
         scripts: WalletScripts,
         idempotency_ttl_s: int,
         currencies: Iterable[str] = (),
-        written: DirtySlots | None = None,
+        journal: Journal | None = None,
     ) -> None:
         """`currencies`: reported by `balances` (at 0) even where a user never had any;
-        `written`: where to mark the journals written for the archiver (None: not archived
-        from this process)."""
+        `journal`: marks the journals written for the archiver and bounds new bets (None:
+        not archived from this process)."""
         self._redis = redis
-        self._written = written
+        self._journal = journal
         self._scripts = scripts
         self._ttl = str(idempotency_ttl_s)
         self._zero = dict.fromkeys(currencies, 0)
@@ -121,8 +121,11 @@ class Wallet:
     ) -> Movement:
         """Take `amount`; INSUFFICIENT_FUNDS unless the balance covers it.
 
-        A `bet` debit opens a bet (status "open") for `settle` or `rollback`.
+        A `bet` debit opens a bet (status "open") for `settle` or `rollback`; it is refused
+        with UNAVAILABLE while the journal waits on PostgreSQL at its bound.
         """
+        if kind == "bet" and self._journal is not None:
+            await self._journal.check_room()
         args = [user, currency, str(check_amount(amount)), kind, game, ref]
         return await self._run(self._scripts.debit, user, key, args)
 
@@ -186,8 +189,8 @@ class Wallet:
             keys.journal,
         ]  # fmt: skip
         status, payload = await script(keys=redis_keys, args=[*args, self._ttl, keys.events])
-        if self._written is not None:
-            self._written.add_user(user)
+        if self._journal is not None:
+            self._journal.wrote(user)
         if status not in ("ok", "replay"):
             raise CroupierError(ErrorCode(status), payload)
         result = orjson.loads(payload)
