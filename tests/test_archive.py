@@ -162,7 +162,7 @@ async def test_records_of_a_consumer_that_died_mid_batch_are_archived_once(
             records = found[0][1]
             half = Rows()
             for _, fields in records[: len(records) // 2]:
-                half.add(fields["k"], fields["u"], json.loads(fields["d"]))
+                half.add(fields["k"], fields["u"], fields["d"])
             await half.write(database)
 
             survivor = await ServerProcess(

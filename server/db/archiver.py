@@ -19,10 +19,9 @@ import os
 import secrets
 import socket
 import time
-from typing import Any
+from pathlib import Path
 
 import asyncpg
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -40,47 +39,55 @@ _failures = LogThrottle(log)
 
 GROUP = "archiver"
 BATCH = 1000
-"""Records read, written and acknowledged together."""
+"""Records read from one journal at a time."""
+SLOTS_PER_ROUND = 256
+"""Journals the full pass reads and archives together."""
 HINT_INTERVAL_S = 0.1
 FULL_PASS_LEASE_KEY = "croupier:archiver:full-pass"
 
-COUNTER_ACCOUNT = {
-    "bet": "house",
-    "win": "house",
-    "refund": "house",
-    "rollback": "house",
-    "deposit": "treasury",
-    "adjust": "treasury",
-}
-"""Where each ledger entry type posts its opposite (double entry)."""
-
-# One statement per table and batch: the rows go as one array per column.
+# One statement per table and batch. The records go as they were journaled (JSON
+# text) and PostgreSQL parses them: the archiver decodes nothing.
 _INSERT_ENTRIES = """
-INSERT INTO ledger_entries (user_id, entry_id, type, amount, currency, game, ref, status,
-                            balance_after, created_at)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::bigint[], $10::bigint[])
-ON CONFLICT (user_id, entry_id) DO UPDATE SET status = EXCLUDED.status
-WHERE ledger_entries.status = 'open'
-"""
-_INSERT_POSTINGS = """
+WITH incoming AS (  -- an entry twice in a batch (opened, then settled): its last form
+    SELECT DISTINCT ON (e->>'user', (e->>'id')::bigint) e
+    FROM unnest($1::text[]) WITH ORDINALITY AS t(raw, n), LATERAL (SELECT raw::jsonb AS e) j
+    ORDER BY e->>'user', (e->>'id')::bigint, n DESC
+), entries AS (
+    INSERT INTO ledger_entries (user_id, entry_id, type, amount, currency, game, ref, status,
+                                balance_after, created_at)
+    SELECT e->>'user', (e->>'id')::bigint, e->>'type', (e->>'amount')::bigint, e->>'currency',
+           e->>'game', e->>'ref', e->>'status', (e->>'balance_after')::bigint,
+           (e->>'created_at')::bigint
+    FROM incoming
+    ON CONFLICT (user_id, entry_id) DO UPDATE SET status = EXCLUDED.status
+    WHERE ledger_entries.status = 'open'
+)
+-- Double entry: the player's account, and the opposite on the house (bets, wins,
+-- refunds, rollbacks) or the treasury (deposits and adjustments).
 INSERT INTO postings (user_id, entry_id, account, currency, amount)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+SELECT e->>'user', (e->>'id')::bigint, side.account, e->>'currency',
+       side.sign * (e->>'amount')::bigint
+FROM incoming CROSS JOIN LATERAL (VALUES
+    ('player', 1),
+    (CASE WHEN e->>'type' IN ('deposit', 'adjust') THEN 'treasury' ELSE 'house' END, -1)
+) AS side(account, sign)
 ON CONFLICT DO NOTHING
 """
 _INSERT_BETS = """
 INSERT INTO bets (user_id, bet_id, game, currency, amount, payout, server_seed_hash, record,
                   created_at, settled_at)
-SELECT u, b, g, c, a, p, h, r::jsonb, ca, sa
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
-            $7::text[], $8::text[], $9::bigint[], $10::bigint[])
-     AS t(u, b, g, c, a, p, h, r, ca, sa)
+SELECT u, (r->>'id')::bigint, r->>'game', r->>'currency', (r->>'amount')::bigint,
+       (r->>'payout')::bigint, r->>'server_seed_hash', r, (r->>'created_at')::bigint,
+       (r->>'settled_at')::bigint
+FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS r) j
 ON CONFLICT DO NOTHING
 """
 _INSERT_SEEDS = """
 INSERT INTO revealed_seeds (user_id, server_seed_hash, server_seed, client_seed, next_nonce,
                             revealed_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+SELECT u, s->>'server_seed_hash', s->>'server_seed', s->>'client_seed', (s->>'nonce')::bigint,
+       (s->>'revealed_at')::bigint
+FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS s) j
 ON CONFLICT DO NOTHING
 """
 
@@ -96,64 +103,37 @@ def journal_key(slot: int) -> str:
 
 
 class Rows:
-    """The rows of a batch of journal records, by table. An entry written twice in
-    one batch (a bet opened, then settled) keeps its last form."""
+    """The journal records of a batch, by table, as the JSON text they were written in."""
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, int], tuple[Any, ...]] = {}
-        self.postings: dict[tuple[str, int, str], tuple[Any, ...]] = {}
-        self.bets: list[tuple[Any, ...]] = []
-        self.seeds: list[tuple[Any, ...]] = []
+        self.entries: list[str] = []
+        self.bet_users: list[str] = []
+        self.bets: list[str] = []
+        self.seed_users: list[str] = []
+        self.seeds: list[str] = []
 
-    def add(self, kind: str, user: str, data: dict[str, Any]) -> None:
-        """Add one journal record (kind `entry`, `bet` or `seed`)."""
+    def add(self, kind: str, user: str, data: str) -> None:
+        """Add one journal record: kind `entry`, `bet` or `seed`, its user and its JSON."""
         if kind == "entry":
-            self._add_entry(data)
+            self.entries.append(data)
         elif kind == "bet":
-            self.bets.append(
-                (
-                    user, data["id"], data["game"], data["currency"], data["amount"],
-                    data["payout"], data.get("server_seed_hash"), orjson.dumps(data).decode(),
-                    data["created_at"], data["settled_at"],
-                )
-            )  # fmt: skip
+            self.bet_users.append(user)
+            self.bets.append(data)
         elif kind == "seed":
-            self.seeds.append(
-                (
-                    user, data["server_seed_hash"], data["server_seed"], data["client_seed"],
-                    data["nonce"], data["revealed_at"],
-                )
-            )  # fmt: skip
+            self.seed_users.append(user)
+            self.seeds.append(data)
         else:
             raise ValueError(f"unknown journal record kind {kind!r}")
-
-    def _add_entry(self, entry: dict[str, Any]) -> None:
-        user, entry_id, amount, currency = (
-            entry["user"],
-            entry["id"],
-            entry["amount"],
-            entry["currency"],
-        )
-        self.entries[user, entry_id] = (
-            user, entry_id, entry["type"], amount, currency, entry["game"], entry["ref"],
-            entry["status"], entry["balance_after"], entry["created_at"],
-        )  # fmt: skip
-        counter = COUNTER_ACCOUNT[entry["type"]]
-        self.postings[user, entry_id, "player"] = (user, entry_id, "player", currency, amount)
-        self.postings[user, entry_id, counter] = (user, entry_id, counter, currency, -amount)
 
     async def write(self, connection: Connection) -> None:
         """Insert every row in one transaction (a replayed row changes nothing)."""
         async with connection.transaction():
-            for statement, rows in (
-                (_INSERT_ENTRIES, list(self.entries.values())),
-                (_INSERT_POSTINGS, list(self.postings.values())),
-                (_INSERT_BETS, self.bets),
-                (_INSERT_SEEDS, self.seeds),
-            ):
-                if rows:
-                    columns = zip(*rows, strict=True)
-                    await connection.execute(statement, *(list(column) for column in columns))
+            if self.entries:
+                await connection.execute(_INSERT_ENTRIES, self.entries)
+            if self.bets:
+                await connection.execute(_INSERT_BETS, self.bet_users, self.bets)
+            if self.seeds:
+                await connection.execute(_INSERT_SEEDS, self.seed_users, self.seeds)
 
 
 class Archiver:
@@ -179,15 +159,17 @@ class Archiver:
         self._full_pass_s = settings.archive_full_pass_s
         self._claim_idle_ms = int(settings.archive_claim_idle_s * 1000)
         self._groups: set[int] = set()
+        self._done = runner.script((Path(__file__).parent / "journal_done.lua").read_text())
 
     async def run(self) -> None:
         """Archive the slots this instance wrote to, a few times a second, forever."""
         while True:
             await asyncio.sleep(HINT_INTERVAL_S)
             slots = self._journal.take()
+            if not slots:
+                continue
             try:
-                for slot in slots:
-                    await self.drain(slot)
+                await self.archive(sorted(slots))
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -216,44 +198,64 @@ class Archiver:
         self._metrics.journal_backlog = backlog = sum(lengths)
         expiry_ms = int(self._full_pass_s * 3000)
         await self._redis.set(BACKLOG_KEY, backlog, px=expiry_ms)
+        waiting = [slot for slot, length in enumerate(lengths) if length]
+        for slot in waiting:
+            await self._claim_abandoned(slot)
         archived = 0
-        for slot, length in enumerate(lengths):
-            if length:
-                await self._claim_abandoned(slot)
-                archived += await self.drain(slot)
+        for start in range(0, len(waiting), SLOTS_PER_ROUND):
+            archived += await self.archive(waiting[start : start + SLOTS_PER_ROUND])
         await self._redis.set(BACKLOG_KEY, max(0, backlog - archived), px=expiry_ms)
         return archived
 
-    async def drain(self, slot: int) -> int:
-        """Archive every record of the slot's journal this consumer can take."""
-        key = journal_key(slot)
-        await self._ensure_group(slot)
+    async def archive(self, slots: list[int]) -> int:
+        """Archive every record of these slots' journals this consumer can take: each
+        round reads every slot at once and writes what it found in one transaction."""
+        await asyncio.gather(*(self._ensure_group(slot) for slot in slots))
         archived = 0
         # First what this consumer read but did not acknowledge, then new records.
         for start in ("0", ">"):
-            while True:
-                found = await self._redis.xreadgroup(
-                    GROUP, self._consumer, {key: start}, count=BATCH
-                )
-                records = found[0][1] if found else []
-                records = [(record_id, fields) for record_id, fields in records if fields]
-                if not records:
+            keys = [journal_key(slot) for slot in slots]
+            while keys:
+                found = await asyncio.gather(*(self._read(key, start) for key in keys))
+                batch = [
+                    (key, records) for key, records in zip(keys, found, strict=True) if records
+                ]
+                if not batch:
                     break
-                await self._archive(key, records)
-                archived += len(records)
+                await self._archive(batch)
+                archived += sum(len(records) for _, records in batch)
+                keys = [key for key, records in batch if len(records) == BATCH]  # more there
         self._metrics.archived_records += archived
         return archived
 
-    async def _archive(self, key: str, records: list[tuple[str, dict[str, str]]]) -> None:
+    async def _read(self, key: str, start: str) -> list[tuple[str, list[str]]]:
+        """Up to BATCH records of one journal: (id, [field, value, ...]) each."""
+        reply = await self._runner.call(
+            ("XREADGROUP", "GROUP", GROUP, self._consumer, "COUNT", BATCH, "STREAMS", key, start)
+        )
+        if not reply:
+            return []
+        records: list[tuple[str, list[str]]] = reply[0][1]
+        return records
+
+    async def _archive(self, batch: list[tuple[str, list[tuple[str, list[str]]]]]) -> None:
+        """Write the records of several journals in one transaction, then forget them."""
         rows = Rows()
-        for _, fields in records:
-            rows.add(fields["k"], fields["u"], orjson.loads(fields["d"]))
+        oldest_ms = int(time.time() * 1000)
+        for _, records in batch:
+            for _, fields in records:
+                if fields:  # a record deleted after it was read has none
+                    kind, user, data = fields[1], fields[3], fields[5]  # k, u, d as written
+                    rows.add(kind, user, data)
+            oldest_ms = min(oldest_ms, int(records[0][0].partition("-")[0]))
         async with self._pool.acquire() as connection:
             await rows.write(connection)
-        ids = [record_id for record_id, _ in records]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.xack(key, GROUP, *ids).xdel(key, *ids).execute()
-        oldest_ms = int(ids[0].partition("-")[0])
+        await asyncio.gather(
+            *(
+                self._done(keys=[key], args=[GROUP, *(record_id for record_id, _ in records)])
+                for key, records in batch
+            )
+        )
         self._metrics.archive_lag_ms = max(0, int(time.time() * 1000) - oldest_ms)
 
     async def _ensure_group(self, slot: int) -> None:
