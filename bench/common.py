@@ -100,6 +100,7 @@ def croupier_server(
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "CROUPIER_LOG_LEVEL": "warning",
+        "CROUPIER_WORKERS": "1",  # the CPU figures are of one process
         "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
         "CROUPIER_RATE_LIMIT_PER_S": "1000000",
         "CROUPIER_RATE_LIMIT_BURST": "1000000",

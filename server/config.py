@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "CROUPIER_HOST"))
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CROUPIER_PORT"))
+    workers: Annotated[int, Field(ge=0, le=256)] = 0
+    """Server processes on the port; 0: one per core (`croupier --workers N` overrides)."""
     redis_pool_size: Annotated[int, Field(ge=2, le=10_000)] = 64
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CROUPIER_DATABASE_URL")

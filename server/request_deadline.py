@@ -23,9 +23,11 @@ which has no such deadline.
 
 import asyncio
 import logging
-from typing import ClassVar
+from functools import cache
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from server.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +41,24 @@ HOOKS = (
 """The methods of uvicorn's HttpToolsProtocol this module overrides."""
 
 
-def request_deadline_protocol(seconds: float) -> type[asyncio.Protocol] | str:
-    """uvicorn's `http` option: its httptools protocol, a request arriving within `seconds`."""
+def request_deadline_protocol() -> type[asyncio.Protocol] | str:
+    """uvicorn's `http` option: its httptools protocol, with a request arriving within
+    `CROUPIER_REQUEST_TIMEOUT_S` (a module-level class: worker processes import it)."""
     if not all(callable(getattr(HttpToolsProtocol, hook, None)) for hook in HOOKS):
         log.error("uvicorn's HttpToolsProtocol changed: serving without a request deadline")
         return "auto"
-
-    class Protocol(_RequestDeadline):
-        deadline_s = seconds
-
-    return Protocol
+    return RequestDeadline
 
 
-class _RequestDeadline(HttpToolsProtocol):
+@cache
+def deadline_s() -> float:
+    """The deadline of this process (its settings, read once)."""
+    return Settings().request_timeout_s
+
+
+class RequestDeadline(HttpToolsProtocol):
     """Closes a connection whose request has not fully arrived in time."""
 
-    deadline_s: ClassVar[float]
     _deadline: asyncio.TimerHandle | None = None
     _socket: asyncio.Transport | None = None
 
@@ -82,7 +86,7 @@ class _RequestDeadline(HttpToolsProtocol):
 
     def _start_deadline(self) -> None:
         loop = asyncio.get_running_loop()
-        self._deadline = loop.call_later(self.deadline_s, self._request_late)
+        self._deadline = loop.call_later(deadline_s(), self._request_late)
 
     def _stop_deadline(self) -> None:
         if self._deadline is not None:

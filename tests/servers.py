@@ -44,6 +44,7 @@ class ServerProcess:
             "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
             "CROUPIER_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every test connects from 127.0.0.1
             "CROUPIER_LOG_LEVEL": "warning",
+            "CROUPIER_WORKERS": "1",
         }
         for name, value in env.items():
             if value is None:
