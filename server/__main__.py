@@ -6,6 +6,7 @@
 import asyncio
 import copy
 import logging
+import logging.config
 import os
 import sys
 from typing import Any
@@ -28,12 +29,13 @@ def serve(workers: int | None) -> None:
     (None: CROUPIER_WORKERS, else one per core)."""
     settings = Settings()
     count = workers or settings.workers or os.cpu_count() or 1
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    logging_config = log_config(settings.log_level)
+    logging.config.dictConfig(logging_config)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
-        "log_config": log_config(settings.log_level),
+        "log_config": logging_config,
         "http": request_deadline_protocol(),
         "ws_max_size": max(1 << 20, 4 * settings.max_frame_bytes),
         "ws_ping_interval": settings.ping_interval_s,
@@ -73,7 +75,8 @@ def serve_workers(settings: Settings, count: int, options: dict[str, Any]) -> No
 
 
 def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging configuration, plus this server's loggers in every worker."""
+    """uvicorn's logging configuration with a root logger for everything else (this
+    server's own lines), applied in the parent and in every worker."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["croupier"] = {"format": LOG_FORMAT}
     config["handlers"]["croupier"] = {
@@ -81,7 +84,7 @@ def log_config(level: str) -> dict[str, Any]:
         "formatter": "croupier",
         "stream": "ext://sys.stderr",
     }
-    config["loggers"]["server"] = {"handlers": ["croupier"], "level": level.upper()}
+    config["root"] = {"handlers": ["croupier"], "level": level.upper()}
     return config
 
 
