@@ -5,6 +5,7 @@ import json
 import secrets
 import shutil
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,16 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from games.crash import crash_point
+from server.crash.config import DEFAULT_SALT
+from server.crash.records import hundredths
 from server.db.archiver import GROUP, Rows
 from server.db.migrate import migrate, migration_files
 from server.embedded_postgres import EmbeddedPostgres
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
+from tests.crash_chain import crafted_hashes, install_chain
 from tests.servers import ServerProcess, private_redis
 from tests.wsclient import WsClient, new_guest
 
@@ -290,3 +295,39 @@ async def test_new_stakes_wait_while_the_journal_is_at_its_bound_and_nothing_is_
             await redis.aclose()
             await postgres.stop()
             shutil.rmtree(directory, ignore_errors=True)
+
+
+async def test_finished_crash_rounds_are_archived_with_their_totals(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
+) -> None:
+    """Short crafted rounds: each finished round reaches crash_rounds with its hash and
+    point, under the chain it belongs to."""
+    hashes = crafted_hashes(50, lambda k: (Decimal("1.00"), Decimal("1.05")), seed=3)
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        await install_chain(redis, hashes)
+        server = await ServerProcess(
+            log_dir, REDIS_URL=url, CROUPIER_CRASH_BETTING_MS="400",
+            CROUPIER_CRASH_CRASHED_MS="100",
+        ).start()  # fmt: skip
+        database = await asyncpg.connect(database_url)
+        try:
+            chain = (await http.get(f"{server.base_url}/api/crash/chain")).json()
+            async with asyncio.timeout(30):
+                while True:
+                    rows = await database.fetch(
+                        "SELECT id, hash, point_x100, voided FROM crash_rounds WHERE chain = $1"
+                        " ORDER BY id",
+                        chain["terminating_hash"],
+                    )
+                    if len(rows) >= 3:
+                        break
+                    await asyncio.sleep(0.2)
+            for row in rows:
+                round_hash = hashes[row["id"] - 1]
+                assert row["hash"] == round_hash and not row["voided"]
+                assert row["point_x100"] == hundredths(crash_point(round_hash, DEFAULT_SALT))
+        finally:
+            await database.close()
+            await server.stop()
+            await redis.aclose()

@@ -33,6 +33,7 @@ from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import Wallet, WalletScripts
+from server.wallet.journal import Journal
 from tests.crash_chain import Band, crafted_hashes, install_chain
 from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
 from tests.wsclient import ReplyError, WsClient, new_guest
@@ -473,7 +474,7 @@ async def test_bets_whose_debit_was_never_confirmed_are_refunded_once(
 ) -> None:
     """A handler that died after reserving (before or after its debit) leaves a
     pending place: the round starts without it and the leader refunds it."""
-    store = CrashStore(crash_redis, CrashScripts.register(crash_runner))
+    store = CrashStore(crash_redis, CrashScripts.register(crash_runner), Journal(crash_redis, 1))
     wallet = crash_wallet
     undebited, debited = await join(crash_server), await join(crash_server)
     opening = await fresh_betting(undebited.client, lambda k: point_of(k) > 1)

@@ -1,6 +1,9 @@
 """Redis keys of the Crash game. They are global (not per user) and share the
 hash tag {live}, so every round script touches one Redis Cluster slot."""
 
+from server.slots import key_slot, slot_key
+from server.wallet.keys import JOURNAL as JOURNAL_NAME
+
 _PREFIX = "crash:{live}:"
 
 CHAIN = _PREFIX + "chain"
@@ -17,3 +20,5 @@ TARGETS = _PREFIX + "targets"
 """Sorted set: user id of each open bet, scored by its cashout target x 100."""
 HISTORY = _PREFIX + "history"
 """List: JSON of the last rounds (newest first)."""
+JOURNAL = slot_key(key_slot(ROUND), JOURNAL_NAME)
+"""Stream: the journal of the rounds' slot (finished rounds, for the archive)."""

@@ -174,7 +174,7 @@ class RoundLoop:
         await self._settlement.close_all(round_id, bets)
         point = hundredths(self._chain.point(round_id))
         await self._settlement.record_all(round_id, bets, point, self._chain.round_hash(round_id))
-        await self._store.finish(self._term, round_id)
+        await self._store.finish(self._term, round_id, self._chain.terminating_hash)
         pause = crashed + self._settings.crashed_ms / 1000 - self._loop.time()
         await asyncio.sleep(max(pause, 0))
 

@@ -48,7 +48,7 @@ class CrashService:
         self.settings = settings or CrashSettings()
         self._services = services
         scripts = CrashScripts.register(services.runner)
-        self.store = CrashStore(services.redis, scripts)
+        self.store = CrashStore(services.redis, scripts, services.journal)
         self._settlement = Settlement(services.wallet, services.bets)
         self.players = Players(services, self.store, self._settlement)
         self._lease = Lease(scripts, instance_token(services.settings.port), self.settings.lease_ms)

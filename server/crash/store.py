@@ -15,6 +15,7 @@ from server.crash.lease import LeaseLostError, LeaseTerm
 from server.crash.records import Bet, RoundState
 from server.crash.scripts import CrashScripts
 from server.errors import CroupierError, ErrorCode
+from server.wallet.journal import Journal
 
 HISTORY_LENGTH = 50
 
@@ -50,9 +51,10 @@ def _checked(reply: list[Any]) -> list[Any]:
 class CrashStore:
     """The Crash state of the deployment, shared by every instance."""
 
-    def __init__(self, redis: Redis, scripts: CrashScripts) -> None:
+    def __init__(self, redis: Redis, scripts: CrashScripts, journal: Journal) -> None:
         self._redis = redis
         self._scripts = scripts
+        self._journal = journal
 
     async def round(self) -> RoundState | None:
         return RoundState.from_hash(await self._redis.hgetall(keys.ROUND))
@@ -141,13 +143,15 @@ class CrashStore:
             )
         )  # fmt: skip
 
-    async def finish(self, term: LeaseTerm, round_id: int) -> None:
-        """Mark a crashed round settled in the wallet."""
+    async def finish(self, term: LeaseTerm, round_id: int, chain: str) -> None:
+        """Mark a crashed round settled in the wallet; its record goes to the journal
+        (`chain`: the terminating hash of the round's chain)."""
         _checked(
             await self._scripts.round_finish(
-                keys=[keys.ROUND, keys.LEASE], args=[term.value, round_id]
+                keys=[keys.ROUND, keys.LEASE, keys.JOURNAL], args=[term.value, round_id, chain]
             )
         )
+        self._journal.wrote_to(keys.JOURNAL)
 
     # The players' scripts.
 

@@ -90,6 +90,13 @@ SELECT u, s->>'server_seed_hash', s->>'server_seed', s->>'client_seed', (s->>'no
 FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS s) j
 ON CONFLICT DO NOTHING
 """
+_INSERT_ROUNDS = """
+INSERT INTO crash_rounds (chain, id, hash, point_x100, voided, crashed_at, totals)
+SELECT r->>'chain', (r->>'id')::bigint, r->>'hash', (r->>'point_x100')::bigint,
+       (r->>'voided')::boolean, (r->>'crashed_at')::bigint, r->'totals'
+FROM unnest($1::text[]) AS t(raw), LATERAL (SELECT raw::jsonb AS r) j
+ON CONFLICT DO NOTHING
+"""
 
 
 def consumer_name() -> str:
@@ -111,9 +118,11 @@ class Rows:
         self.bets: list[str] = []
         self.seed_users: list[str] = []
         self.seeds: list[str] = []
+        self.rounds: list[str] = []
 
     def add(self, kind: str, user: str, data: str) -> None:
-        """Add one journal record: kind `entry`, `bet` or `seed`, its user and its JSON."""
+        """Add one journal record: kind `entry`, `bet`, `seed` or `round` (a finished Crash
+        round, no user), its user and its JSON."""
         if kind == "entry":
             self.entries.append(data)
         elif kind == "bet":
@@ -122,6 +131,8 @@ class Rows:
         elif kind == "seed":
             self.seed_users.append(user)
             self.seeds.append(data)
+        elif kind == "round":
+            self.rounds.append(data)
         else:
             raise ValueError(f"unknown journal record kind {kind!r}")
 
@@ -134,6 +145,8 @@ class Rows:
                 await connection.execute(_INSERT_BETS, self.bet_users, self.bets)
             if self.seeds:
                 await connection.execute(_INSERT_SEEDS, self.seed_users, self.seeds)
+            if self.rounds:
+                await connection.execute(_INSERT_ROUNDS, self.rounds)
 
 
 class Archiver:

@@ -42,6 +42,10 @@ class Journal:
         """A script wrote to the journal of this user's slot."""
         self._slots.add(key_slot(f"{{u:{user_id}}}"))
 
+    def wrote_to(self, journal_key: str) -> None:
+        """A script wrote to this journal (of keys that are not a user's)."""
+        self._slots.add(key_slot(journal_key))
+
     def take(self) -> set[int]:
         """The slots written since the last call (the archiver's to copy)."""
         slots, self._slots = self._slots, set()
