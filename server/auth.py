@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import orjson
@@ -22,7 +23,11 @@ from redis.asyncio import Redis
 
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
+from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet
+from server.wallet.journal import Journal
+
+_HERE = Path(__file__).parent
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{3,20}$")
 USERNAMES_KEY = "croupier:usernames"
@@ -100,10 +105,20 @@ def revoked_session(message: str) -> str:
 class Accounts:
     """Creates accounts, opens and closes sessions, resolves tokens, throttles logins."""
 
-    def __init__(self, redis: Redis, wallet: Wallet, settings: Settings) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        wallet: Wallet,
+        settings: Settings,
+        runner: ScriptRunner,
+        journal: Journal,
+    ) -> None:
+        """`runner` and `journal`: an account is journaled (for PostgreSQL) at its first session."""
         self._redis = redis
         self._wallet = wallet
         self._settings = settings
+        self._journal_account = runner.script((_HERE / "account_journal.lua").read_text())
+        self._journal = journal
         _dummy_hash()  # made once now, not in the first login of an unknown name
 
     async def create_guest(self) -> tuple[Account, str]:
@@ -164,7 +179,10 @@ class Accounts:
         return account, await self.open_session(account.id)
 
     async def open_session(self, user_id: str) -> str:
-        """A fresh session token for a user."""
+        """A fresh session token for a user (whose account is journaled if it was not)."""
+        keys = UserKeys(user_id)
+        if await self._journal_account(keys=[keys.profile, keys.journal]):
+            self._journal.wrote(user_id)
         token = secrets.token_urlsafe(32)
         await self._redis.set(
             session_key(session_id(token)), user_id, ex=self._settings.session_ttl_s

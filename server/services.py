@@ -77,7 +77,7 @@ class Services:
                 metrics=metrics,
             ),
             wallet=wallet,
-            accounts=Accounts(redis, wallet, settings),
+            accounts=Accounts(redis, wallet, settings, runner, journal),
             hub=Hub(redis, redis_url, wallet, metrics),
             metrics=metrics,
             bets=bets,

@@ -331,3 +331,36 @@ async def test_finished_crash_rounds_are_archived_with_their_totals(
             await database.close()
             await server.stop()
             await redis.aclose()
+
+
+async def test_accounts_are_archived_at_their_first_session(
+    server: ServerProcess, http: httpx.AsyncClient, database_url: str
+) -> None:
+    name = f"u_{secrets.token_hex(5)}"
+    registered = await http.post(
+        f"{server.base_url}/api/auth/register", json={"username": name, "password": "hunter22"}
+    )
+    registered.raise_for_status()
+    user_id = registered.json()["user"]["id"]
+    _, guest = await new_guest(http, server.base_url)
+    login = await http.post(
+        f"{server.base_url}/api/auth/login", json={"username": name, "password": "hunter22"}
+    )
+    login.raise_for_status()
+    database = await asyncpg.connect(database_url)
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                rows = await database.fetch(
+                    "SELECT id, name, kind, password_hash FROM users WHERE id = ANY($1::text[])",
+                    [user_id, guest["id"]],
+                )
+                if len(rows) == 2:
+                    break
+                await asyncio.sleep(0.1)
+        by_id = {row["id"]: row for row in rows}
+        assert by_id[user_id]["kind"] == "registered" and by_id[user_id]["name"] == name
+        assert by_id[user_id]["password_hash"].startswith("scrypt$")
+        assert by_id[guest["id"]]["kind"] == "guest" and by_id[guest["id"]]["password_hash"] is None
+    finally:
+        await database.close()

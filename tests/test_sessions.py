@@ -20,6 +20,7 @@ from server.errors import CroupierError, ErrorCode
 from server.realtime.sessions import CLOSE_SESSION_ENDED
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
+from server.wallet.journal import Journal
 from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
 from tests.wsclient import WsClient
 
@@ -188,7 +189,7 @@ async def test_an_account_is_throttled_after_failed_logins_even_with_the_right_p
 async def accounts(redis: Redis, runner: ScriptRunner) -> Accounts:
     settings = Settings()
     wallet = Wallet(redis, WalletScripts.register(runner), settings.idempotency_ttl_s)
-    return Accounts(redis, wallet, settings)
+    return Accounts(redis, wallet, settings, runner, Journal(redis, settings.journal_max))
 
 
 async def test_unknown_and_known_users_cost_the_same_password_hashing(
@@ -231,7 +232,7 @@ async def test_a_registration_that_fails_halfway_leaves_the_name_free(
 ) -> None:
     settings = Settings()
     wallet = Wallet(write_limited_redis, WalletScripts.register(runner), 86_400 * 2)
-    failing = Accounts(write_limited_redis, wallet, settings)
+    failing = Accounts(write_limited_redis, wallet, settings, runner, Journal(redis, 1))
     name = f"u_{secrets.token_hex(6)}"
     with pytest.raises(ResponseError):  # NOPERM: Redis refuses the account's keys
         await failing.register(name, "correct horse")

@@ -90,6 +90,12 @@ SELECT u, s->>'server_seed_hash', s->>'server_seed', s->>'client_seed', (s->>'no
 FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS s) j
 ON CONFLICT DO NOTHING
 """
+_INSERT_USERS = """
+INSERT INTO users (id, name, kind, password_hash, created_at)
+SELECT a->>'id', a->>'name', a->>'kind', a->>'password_hash', (a->>'created_at')::bigint
+FROM unnest($1::text[]) AS t(raw), LATERAL (SELECT raw::jsonb AS a) j
+ON CONFLICT DO NOTHING
+"""
 _INSERT_ROUNDS = """
 INSERT INTO crash_rounds (chain, id, hash, point_x100, voided, crashed_at, totals)
 SELECT r->>'chain', (r->>'id')::bigint, r->>'hash', (r->>'point_x100')::bigint,
@@ -119,10 +125,11 @@ class Rows:
         self.seed_users: list[str] = []
         self.seeds: list[str] = []
         self.rounds: list[str] = []
+        self.users: list[str] = []
 
     def add(self, kind: str, user: str, data: str) -> None:
-        """Add one journal record: kind `entry`, `bet`, `seed` or `round` (a finished Crash
-        round, no user), its user and its JSON."""
+        """Add one journal record: kind `entry`, `bet`, `seed`, `user` (an account) or
+        `round` (a finished Crash round, no user), its user and its JSON."""
         if kind == "entry":
             self.entries.append(data)
         elif kind == "bet":
@@ -133,12 +140,16 @@ class Rows:
             self.seeds.append(data)
         elif kind == "round":
             self.rounds.append(data)
+        elif kind == "user":
+            self.users.append(data)
         else:
             raise ValueError(f"unknown journal record kind {kind!r}")
 
     async def write(self, connection: Connection) -> None:
         """Insert every row in one transaction (a replayed row changes nothing)."""
         async with connection.transaction():
+            if self.users:
+                await connection.execute(_INSERT_USERS, self.users)
             if self.entries:
                 await connection.execute(_INSERT_ENTRIES, self.entries)
             if self.bets:
