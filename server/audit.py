@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis
 
 from server.config import Settings
@@ -28,6 +29,15 @@ from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from server.wallet import LedgerEntry, UserKeys
 from server.wallet.wallet import VERSION_FIELD
+
+_ARCHIVED_BELOW = """
+SELECT l.user_id, l.entry_id, l.type, l.amount, l.currency, l.game, l.ref, l.status,
+       l.balance_after, l.created_at
+FROM ledger_entries l
+JOIN unnest($1::text[], $2::bigint[]) AS f(user_id, floor)
+  ON l.user_id = f.user_id AND l.entry_id < f.floor
+ORDER BY l.user_id, l.entry_id
+"""
 
 THEORETICAL_EDGE = Fraction(1, 100)
 """The house edge every game of chance is designed for (return to player 99%)."""
@@ -209,16 +219,45 @@ def _wallet(raw: dict[str, str]) -> tuple[dict[str, int], int]:
     return {code: int(value) for code, value in raw.items()}, version
 
 
-async def audit_user(redis: Redis, user_id: str) -> UserAudit:
-    """Replay one user's ledger (read atomically); `problems` lists every discrepancy."""
+async def audit_user(redis: Redis, user_id: str, database: asyncpg.Pool | None = None) -> UserAudit:
+    """Replay one user's ledger (Redis read atomically; the entries below its history
+    floor from PostgreSQL); `problems` lists every discrepancy."""
     keys = UserKeys(user_id)
     async with redis.pipeline(transaction=True) as pipe:
-        wallet, ledger = await pipe.hgetall(keys.wallet).hgetall(keys.ledger).execute()
+        wallet, ledger, floor = await (
+            pipe.hgetall(keys.wallet).hgetall(keys.ledger).hget(keys.history, "floor").execute()
+        )
     stored, version = _wallet(wallet)
     replay = LedgerReplay(user_id)
-    for entry in sorted((json.loads(raw) for raw in ledger.values()), key=lambda e: e["id"]):
+    floor = int(floor or 1)
+    if floor > 1:
+        archived = await _archived_below(database, [user_id], [floor])
+        for entry in archived.get(user_id, []):
+            replay.feed(entry)
+    recent = (json.loads(raw) for raw in ledger.values())
+    for entry in sorted((e for e in recent if e["id"] >= floor), key=lambda e: e["id"]):
         replay.feed(entry)
-    return replay.finish(stored, version, len(ledger))
+    return replay.finish(stored, version, len(ledger) if floor == 1 else replay.count)
+
+
+async def _archived_below(
+    database: asyncpg.Pool | None, users: list[str], floors: list[int]
+) -> dict[str, list[LedgerEntry]]:
+    """Each user's archived entries below its floor, in id order."""
+    if database is None:
+        raise SystemExit("part of the ledger is in PostgreSQL only: set DATABASE_URL")
+    rows = await database.fetch(_ARCHIVED_BELOW, users, floors)
+    found: dict[str, list[LedgerEntry]] = {}
+    for row in rows:
+        found.setdefault(row["user_id"], []).append(
+            LedgerEntry(
+                id=row["entry_id"], user=row["user_id"], type=row["type"],
+                amount=row["amount"], currency=row["currency"], game=row["game"],
+                ref=row["ref"], status=row["status"], balance_after=row["balance_after"],
+                created_at=row["created_at"],
+            )
+        )  # fmt: skip
+    return found
 
 
 @dataclass
@@ -286,8 +325,15 @@ def _as_float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
-async def audit_all(redis: Redis, *, batch: int = 500, chunk: int = 1000) -> AuditReport:
-    """Audit every user with a wallet, `batch` users and at most `chunk` entries per HMGET."""
+async def audit_all(
+    redis: Redis,
+    *,
+    batch: int = 500,
+    chunk: int = 1000,
+    database: asyncpg.Pool | None = None,
+) -> AuditReport:
+    """Audit every user with a wallet, `batch` users and at most `chunk` entries per HMGET;
+    the entries below a user's history floor come from `database`."""
     started = time.perf_counter()
     report = AuditReport()
     seen: set[str] = set()  # SCAN may return a key twice
@@ -299,26 +345,41 @@ async def audit_all(redis: Redis, *, batch: int = 500, chunk: int = 1000) -> Aud
         seen.add(user_id)
         users.append(user_id)
         if len(users) >= batch:
-            await _audit_batch(redis, users, chunk, report)
+            await _audit_batch(redis, database, users, chunk, report)
             users = []
     if users:
-        await _audit_batch(redis, users, chunk, report)
+        await _audit_batch(redis, database, users, chunk, report)
     report.elapsed_s = time.perf_counter() - started
     return report
 
 
-async def _audit_batch(redis: Redis, users: list[str], chunk: int, report: AuditReport) -> None:
+async def _audit_batch(
+    redis: Redis,
+    database: asyncpg.Pool | None,
+    users: list[str],
+    chunk: int,
+    report: AuditReport,
+) -> None:
     # Wallets and ledger sizes in one atomic read: entries 1..version never
     # change amount later, so the replay is consistent even on a live server.
     async with redis.pipeline(transaction=True) as pipe:
         for user_id in users:
             keys = UserKeys(user_id)
-            pipe.hgetall(keys.wallet).hlen(keys.ledger)
+            pipe.hgetall(keys.wallet).hlen(keys.ledger).hget(keys.history, "floor")
         raw = await pipe.execute()
-    wallets = [_wallet(wallet) for wallet in raw[0::2]]
-    sizes: list[int] = raw[1::2]
+    wallets = [_wallet(wallet) for wallet in raw[0::3]]
+    sizes: list[int] = raw[1::3]
+    floors = [int(floor or 1) for floor in raw[2::3]]
     replays = [LedgerReplay(user_id, report.tallies) for user_id in users]
-    next_id = [1] * len(users)
+    trimmed = [i for i, floor in enumerate(floors) if floor > 1]
+    if trimmed:
+        archived = await _archived_below(
+            database, [users[i] for i in trimmed], [floors[i] for i in trimmed]
+        )
+        for i in trimmed:
+            for entry in archived.get(users[i], []):
+                replays[i].feed(entry)
+    next_id = floors
     pending = [i for i, (_, version) in enumerate(wallets) if version > 0]
     while pending:  # rounds of at most 8 chunks of entries per round trip
         requests: list[tuple[int, int]] = []
@@ -337,8 +398,8 @@ async def _audit_batch(redis: Redis, users: list[str], chunk: int, report: Audit
             _feed(replays[i], values)
             next_id[i] = last + 1
         pending = [i for i in pending if next_id[i] <= wallets[i][1]]
-    for replay, (stored, version), size in zip(replays, wallets, sizes, strict=True):
-        report.add(replay.finish(stored, version, size))
+    for replay, (stored, version), size, floor in zip(replays, wallets, sizes, floors, strict=True):
+        report.add(replay.finish(stored, version, size if floor == 1 else replay.count))
 
 
 def _feed(replay: LedgerReplay, values: Iterable[str | None]) -> None:
@@ -405,10 +466,19 @@ async def _run_audit(settings: Settings, batch: int, chunk: int) -> AuditReport:
             embedded = EmbeddedRedis(data_dir, settings.appendfsync)
             url = await embedded.start()
     redis = connect(url, 4)
+    database_url = settings.database_url
+    socket_dir = settings.data_dir.resolve() / "postgres"
+    if database_url is None and (socket_dir / ".s.PGSQL.5432").exists():
+        database_url = f"postgresql://postgres@/croupier?host={socket_dir}&port=5432"
+    database = (
+        await asyncpg.create_pool(database_url, min_size=1, max_size=2) if database_url else None
+    )
     try:
-        return await audit_all(redis, batch=batch, chunk=chunk)
+        return await audit_all(redis, batch=batch, chunk=chunk, database=database)
     finally:
         await redis.aclose()
+        if database is not None:
+            await database.close()
         if embedded is not None:
             await embedded.stop()
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     database_pool_size: Annotated[int, Field(ge=2, le=1_000)] = 10
     archive_full_pass_s: Annotated[float, Field(gt=0)] = 15.0
     """How often one instance looks at every journal (records of stopped instances)."""
+    history_window: Annotated[int, Field(ge=1)] = 50
+    """Ledger entries and bet records per user kept in Redis once archived; older pages of
+    history are read from PostgreSQL."""
     journal_max: Annotated[int, Field(ge=1)] = 1_000_000
     """Journal records waiting for PostgreSQL at which new stakes are refused (UNAVAILABLE)."""
     archive_claim_idle_s: Annotated[float, Field(gt=0)] = 30.0
@@ -62,7 +65,7 @@ class Settings(BaseSettings):
         "PLAY": BetLimits(min_bet=1, max_bet=100_000_000, max_payout=10_000_000_000),
         "BTC": BetLimits(min_bet=100, max_bet=100_000_000, max_payout=10_000_000_000),
     }
-    idempotency_ttl_s: Annotated[int, Field(ge=86_400)] = 86_400 * 2
+    idempotency_ttl_s: Annotated[int, Field(ge=86_400)] = 86_400
     limbo_max_target: Annotated[Decimal, Field(ge=2, le=1_000_000_000)] = Decimal(1_000_000)
     quiz_time_limit_ms: Annotated[int, Field(ge=1_000, le=600_000)] = 15_000
 

@@ -54,11 +54,16 @@ class Services:
         scripts = WalletScripts.register(runner)
         journal = Journal(redis, settings.journal_max)
         wallet = Wallet(
-            redis, scripts, settings.idempotency_ttl_s, settings.currencies, journal=journal
+            redis,
+            scripts,
+            settings.idempotency_ttl_s,
+            settings.currencies,
+            journal=journal,
+            database=database,
         )
         metrics = Metrics()
         games = build_instant_games(settings.limbo_max_target)
-        bets = BetService(redis, runner, settings, games, journal)
+        bets = BetService(redis, runner, settings, games, journal, database=database)
         quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))
         stepped_rules = (MinesRules(), HiloRules(), quiz)
         return cls(

@@ -45,6 +45,8 @@ class ServerProcess:
             "CROUPIER_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every test connects from 127.0.0.1
             "CROUPIER_LOG_LEVEL": "warning",
             "CROUPIER_WORKERS": "1",
+            # Every test but those of the history window keeps the whole ledger in Redis.
+            "CROUPIER_HISTORY_WINDOW": "1000000",
         }
         for name, value in env.items():
             if value is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import orjson
 from pydantic import BaseModel, Field, StrictInt
 from redis.asyncio import Redis
@@ -38,6 +39,11 @@ from server.wallet.scripts import script_source
 _HERE = Path(__file__).parent
 OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
 """Lua helpers shared by every script that opens a bet (prepended after the ledger's)."""
+_ARCHIVED_BETS = """
+SELECT record FROM bets
+WHERE user_id = $1 AND bet_id < $2 AND ($3::text IS NULL OR game = $3)
+ORDER BY bet_id DESC LIMIT $4
+"""
 PLAY_ATTEMPTS = 100
 """Compare-and-set attempts of one bet before BUSY (each lost one means another bet won)."""
 CACHED_PAIRS = 65_536
@@ -102,12 +108,15 @@ class BetService:
         settings: Settings,
         games: dict[str, InstantGame],
         journal: Journal,
+        *,
+        database: asyncpg.Pool | None = None,
     ) -> None:
         """`journal`: marks the journals written (for the archiver), bounds new stakes."""
         self._redis = redis
         self._settings = settings
         self.games = games
         self._journal = journal
+        self._database = database
         self.seeds = SeedPairs(redis, runner, journal)
         self._play = runner.script(script_source(_HERE / "bet_play.lua"))
         self._record = runner.script(script_source(_HERE / "bet_record.lua", with_prelude=False))
@@ -253,16 +262,25 @@ class BetService:
     async def history(
         self, user_id: str, limit: int, before: int | None, game: str | None
     ) -> dict[str, Any]:
-        """Settled bets newest first, each with its server seed once that is revealed."""
+        """Settled bets newest first, each with its server seed once that is revealed: the
+        recent ones from Redis, older ones (below the history floor) from PostgreSQL."""
         keys = UserKeys(user_id)
         prefix = game or "*"
         upper = f"({prefix}:{before:015d}" if before is not None else f"[{prefix}:~"
-        members = await self._redis.zrevrangebylex(
-            keys.bets_index, upper, f"[{prefix}:", start=0, num=limit
+        members, floor = await asyncio.gather(
+            self._redis.zrevrangebylex(keys.bets_index, upper, f"[{prefix}:", start=0, num=limit),
+            self._redis.hget(keys.history, "bets_floor"),
         )
+        bets_floor = int(floor or 1)
         ids = [member.rpartition(":")[2].lstrip("0") for member in members]
+        ids = [bet_id for bet_id in ids if int(bet_id) >= bets_floor]
         raw = await self._redis.hmget(keys.bets, ids) if ids else []
         records = [json.loads(item) for item in raw if item is not None]
+        missing = limit - len(records)
+        if missing > 0 and bets_floor > 1 and self._database is not None:
+            below = bets_floor if before is None else min(bets_floor, before)
+            rows = await self._database.fetch(_ARCHIVED_BETS, user_id, below, game, missing)
+            records += [json.loads(row["record"]) for row in rows]
         revealed = await self.seeds.revealed(
             user_id, sorted({record["server_seed_hash"] for record in records} - {None})
         )

@@ -31,8 +31,10 @@ from server.logs import LogThrottle
 from server.metrics import Metrics
 from server.redis_scripts import ScriptRunner
 from server.slots import SLOTS, slot_key
+from server.wallet import UserKeys
 from server.wallet.journal import BACKLOG_KEY, Journal
 from server.wallet.keys import JOURNAL
+from server.wallet.scripts import script_source
 
 log = logging.getLogger(__name__)
 _failures = LogThrottle(log)
@@ -43,6 +45,9 @@ BATCH = 1000
 SLOTS_PER_ROUND = 256
 """Journals the full pass reads and archives together."""
 HINT_INTERVAL_S = 0.1
+TRIM_SCRIPT = Path(__file__).parent.parent / "wallet" / "history_trim.lua"
+TRIM_BUDGET = 500
+"""Most ledger entries and bet records one trim drops (the next batch drops more)."""
 FULL_PASS_LEASE_KEY = "croupier:archiver:full-pass"
 
 # One statement per table and batch. The records go as they were journaled (JSON
@@ -184,6 +189,8 @@ class Archiver:
         self._claim_idle_ms = int(settings.archive_claim_idle_s * 1000)
         self._groups: set[int] = set()
         self._done = runner.script((Path(__file__).parent / "journal_done.lua").read_text())
+        self._trim = runner.script(script_source(TRIM_SCRIPT))
+        self._window = str(settings.history_window)
 
     async def run(self) -> None:
         """Archive the slots this instance wrote to, a few times a second, forever."""
@@ -265,12 +272,15 @@ class Archiver:
     async def _archive(self, batch: list[tuple[str, list[tuple[str, list[str]]]]]) -> None:
         """Write the records of several journals in one transaction, then forget them."""
         rows = Rows()
+        users: set[str] = set()
         oldest_ms = int(time.time() * 1000)
         for _, records in batch:
             for _, fields in records:
                 if fields:  # a record deleted after it was read has none
                     kind, user, data = fields[1], fields[3], fields[5]  # k, u, d as written
                     rows.add(kind, user, data)
+                    if kind in ("entry", "bet"):
+                        users.add(user)
             oldest_ms = min(oldest_ms, int(records[0][0].partition("-")[0]))
         async with self._pool.acquire() as connection:
             await rows.write(connection)
@@ -280,7 +290,17 @@ class Archiver:
                 for key, records in batch
             )
         )
+        # PostgreSQL holds these users' history now: Redis keeps their recent window.
+        await asyncio.gather(*(self._trim_history(user) for user in users))
         self._metrics.archive_lag_ms = max(0, int(time.time() * 1000) - oldest_ms)
+
+    async def _trim_history(self, user_id: str) -> None:
+        keys = UserKeys(user_id)
+        await self._trim(
+            keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.bets, keys.bets_index,
+                  keys.history],
+            args=[self._window, TRIM_BUDGET],
+        )  # fmt: skip
 
     async def _ensure_group(self, slot: int) -> None:
         if slot in self._groups:

@@ -80,6 +80,12 @@ class UserKeys:
         return f"{self.tag}:games"
 
     @property
+    def history(self) -> str:
+        """Hash: `floor` and `bets_floor`, from which ids Redis holds the whole ledger and
+        every bet record (older ones are in PostgreSQL), and `open:<id>` of bets kept open."""
+        return f"{self.tag}:history"
+
+    @property
     def journal(self) -> str:
         """The journal stream of this user's cluster slot (see JOURNAL)."""
         return slot_key(key_slot(self.tag), JOURNAL)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+import asyncpg
 import orjson
 from redis.asyncio import Redis
 
@@ -20,6 +21,13 @@ from server.errors import CroupierError, ErrorCode
 from server.wallet.journal import Journal
 from server.wallet.keys import UserKeys
 from server.wallet.scripts import WalletScripts
+
+_ARCHIVED_ENTRIES = """
+SELECT entry_id, user_id, type, amount, currency, game, ref, status, balance_after, created_at
+FROM ledger_entries
+WHERE user_id = $1 AND entry_id < $2 AND ($3::text IS NULL OR game = $3)
+ORDER BY entry_id DESC LIMIT $4
+"""
 
 DebitKind = Literal["bet", "adjust"]
 CreditKind = Literal["win", "refund", "deposit", "adjust"]
@@ -91,13 +99,17 @@ class Wallet:
         scripts: WalletScripts,
         idempotency_ttl_s: int,
         currencies: Iterable[str] = (),
+        *,
         journal: Journal | None = None,
+        database: asyncpg.Pool | None = None,
     ) -> None:
         """`currencies`: reported by `balances` (at 0) even where a user never had any;
         `journal`: marks the journals written for the archiver and bounds new bets (None:
-        not archived from this process)."""
+        not archived from this process); `database`: where history older than Redis keeps
+        is read."""
         self._redis = redis
         self._journal = journal
+        self._database = database
         self._scripts = scripts
         self._ttl = str(idempotency_ttl_s)
         self._zero = dict.fromkeys(currencies, 0)
@@ -162,21 +174,27 @@ class Wallet:
     async def transactions(
         self, user: str, *, limit: int = 50, before: int | None = None, game: str | None = None
     ) -> list[LedgerEntry]:
-        """Ledger entries newest first, with ids below `before`, of one game if given."""
+        """Ledger entries newest first, with ids below `before`, of one game if given: the
+        recent ones from Redis, older ones (below the history floor) from PostgreSQL."""
         keys = UserKeys(user)
+        floor = int(await self._redis.hget(keys.history, "floor") or 1)
         if game is None:
             top = before - 1 if before is not None else await self._version(keys)
-            ids = [str(i) for i in range(top, max(top - limit, 0), -1)]
+            ids = [str(i) for i in range(top, max(top - limit, floor - 1), -1)]
         else:
             upper = f"({game}:{before:015d}" if before is not None else f"[{game}:~"
             members = await self._redis.zrevrangebylex(
                 keys.ledger_index, upper, f"[{game}:", start=0, num=limit
             )
             ids = [member.rpartition(":")[2].lstrip("0") for member in members]
-        if not ids:
-            return []
-        raw = await self._redis.hmget(keys.ledger, ids)
-        return [json.loads(entry) for entry in raw if entry is not None]
+            ids = [entry_id for entry_id in ids if int(entry_id) >= floor]
+        raw = await self._redis.hmget(keys.ledger, ids) if ids else []
+        entries: list[LedgerEntry] = [json.loads(entry) for entry in raw if entry is not None]
+        missing = limit - len(entries)
+        if missing > 0 and floor > 1 and self._database is not None:
+            below = floor if before is None else min(floor, before)
+            entries += await archived_entries(self._database, user, below, missing, game)
+        return entries
 
     async def _version(self, keys: UserKeys) -> int:
         value = await self._redis.hget(keys.wallet, VERSION_FIELD)
@@ -201,3 +219,18 @@ class Wallet:
             replayed=status == "replay",
             bet=result.get("bet"),
         )
+
+
+async def archived_entries(
+    database: asyncpg.Pool, user: str, below: int, limit: int, game: str | None = None
+) -> list[LedgerEntry]:
+    """Ledger entries of `user` from PostgreSQL with ids below `below`, newest first."""
+    rows = await database.fetch(_ARCHIVED_ENTRIES, user, below, game, limit)
+    return [
+        LedgerEntry(
+            id=row["entry_id"], user=row["user_id"], type=row["type"], amount=row["amount"],
+            currency=row["currency"], game=row["game"], ref=row["ref"], status=row["status"],
+            balance_after=row["balance_after"], created_at=row["created_at"],
+        )
+        for row in rows
+    ]  # fmt: skip

@@ -1,0 +1,91 @@
+"""Redis keeps a window of each user's history; PostgreSQL has the rest, served as one."""
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from server.audit import audit_all, audit_user
+from server.redis_client import connect
+from server.wallet import UserKeys
+from tests.servers import ServerProcess, private_redis
+from tests.wsclient import WsClient, new_guest
+
+WINDOW = 5
+
+
+async def pages(client: WsClient, op: str, limit: int) -> list[dict[str, Any]]:
+    """Every item of a history op, page by page."""
+    items: list[dict[str, Any]] = []
+    before = None
+    while True:
+        page = await client.request(op, limit=limit, **({"before": before} if before else {}))
+        items += page["items"]
+        before = page["next_before"]
+        if before is None:
+            return items
+
+
+async def test_old_history_leaves_redis_and_is_still_served_whole(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
+) -> None:
+    async with private_redis(tmp_path / "redis") as url:
+        redis: Redis = connect(url)
+        server = await ServerProcess(
+            log_dir, REDIS_URL=url, CROUPIER_HISTORY_WINDOW=str(WINDOW)
+        ).start()
+        database = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+        try:
+            token, user = await new_guest(http, server.base_url)
+            keys = UserKeys(user["id"])
+            client = await WsClient.open(server.ws_url, token)
+            await client.request(  # an open bet below the window stays until it closes
+                "mines.start", amount=50, currency="PLAY", mines=1, key=secrets.token_hex(6)
+            )
+            for _ in range(30):
+                await client.request(
+                    "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+                    params={"target": "50.50", "condition": "over"},
+                )  # fmt: skip
+            version = int(await redis.hget(keys.wallet, "version"))
+            async with asyncio.timeout(15):
+                while int(await redis.hget(keys.history, "floor") or 1) <= version - WINDOW:
+                    await asyncio.sleep(0.1)
+            assert await redis.hlen(keys.ledger) <= WINDOW + 1, "the window, and the open bet"
+            assert await redis.hexists(keys.ledger, "2"), "the open Mines bet is kept"
+
+            entries = await pages(client, "transactions", 7)
+            assert [entry["id"] for entry in entries] == list(range(version, 0, -1))
+            dice = await client.request("transactions", limit=100, game="dice")
+            assert dice["items"] == [entry for entry in entries if entry["game"] == "dice"]
+            bets = await pages(client, "bets", 4)
+            assert len(bets) == 30 and all(bet["game"] == "dice" for bet in bets)
+            assert await redis.hlen(keys.bets) <= WINDOW
+
+            audit = await audit_user(redis, user["id"], database)
+            assert audit.ok and audit.stored == audit.replayed, audit.problems
+            report = await audit_all(redis, database=database)
+            assert report.ok and report.users == 1 and report.entries == version
+
+            # Closing the bet kept open lets it go too, at the next trim.
+            await client.request("mines.reveal", tile=3)
+            await client.call("mines.cashout")
+            for _ in range(3):
+                await client.request(
+                    "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+                    params={"target": "50.50", "condition": "over"},
+                )  # fmt: skip
+            async with asyncio.timeout(15):
+                while await redis.hexists(keys.ledger, "2"):
+                    await asyncio.sleep(0.1)
+            await client.close()
+            audit = await audit_user(redis, user["id"], database)
+            assert audit.ok, audit.problems
+        finally:
+            await database.close()
+            await server.stop()
+            await redis.aclose()
