@@ -1,4 +1,6 @@
-"""One-time data upgrade of a deployment that ran a version with two-step bets.
+"""One-time data upgrades of a deployment that ran an earlier version.
+
+Two-step bets (`upgrade_open_bets`):
 
 That version debited an instant bet in one script and paid it in a second,
 keeping the bet in `{u:<id>}:bets:pending` in between (a sweep settled bets
@@ -6,8 +8,15 @@ left there by a process that died), and it did not list a game in progress as
 open on the seed pair. At the first start of this version, once per deployment:
 a bet still pending is voided and its stake refunded (ledger type `refund`,
 ref = the bet id), and every game in progress is listed as open on its seed
-pair and, if it has a deadline, in the games-due index. Every step is
-idempotent, so instances starting together may both run it.
+pair and, if it has a deadline, in the games-due index.
+
+History kept in Redis only (`copy_history_to_journal`): the ledger entries,
+bet records and revealed seeds written before the journal existed are appended
+to their users' journals, so that the archiver copies them to PostgreSQL; the
+history window trims nothing before this has run to the end (`HISTORY_DONE_KEY`).
+
+Every step is idempotent (a record archived twice changes nothing), so
+instances starting together may both run them.
 """
 
 import json
@@ -17,12 +26,14 @@ from redis.asyncio import Redis
 
 from server.errors import CroupierError
 from server.stepped.service import SteppedGames
-from server.wallet import Wallet
+from server.wallet import UserKeys, Wallet
 
 log = logging.getLogger(__name__)
 
 DONE_KEY = "croupier:upgraded:one-script-bets"
-"""String: set once the upgrade ran to the end."""
+"""String: set once the upgrade of two-step bets ran to the end."""
+HISTORY_DONE_KEY = "croupier:upgraded:history-journaled"
+"""String: set once every earlier history is in the journals (trimming may start)."""
 
 
 def _user_of(key: str) -> str:
@@ -54,3 +65,30 @@ async def upgrade_open_bets(redis: Redis, wallet: Wallet, stepped: SteppedGames)
     await redis.set(DONE_KEY, "1")
     if voided or adopted:
         log.info("upgrade: voided %d pending bets, listed %d games in progress", voided, adopted)
+
+
+async def copy_history_to_journal(redis: Redis) -> None:
+    """Journal every user's ledger, bets and revealed seeds, unless done before."""
+    if await redis.exists(HISTORY_DONE_KEY):
+        return
+    users = 0
+    async for key in redis.scan_iter(match="{u:*}:wallet", count=1000):
+        keys = UserKeys(_user_of(key))
+        ledger, bets, seeds = await (
+            redis.pipeline(transaction=False)
+            .hgetall(keys.ledger)
+            .hgetall(keys.bets)
+            .hgetall(keys.revealed_seeds)
+            .execute()
+        )
+        records = [("entry", raw) for raw in ledger.values()]
+        records += [("bet", raw) for raw in bets.values()]
+        records += [("seed", raw) for raw in seeds.values()]
+        async with redis.pipeline(transaction=False) as pipe:
+            for kind, raw in records:
+                pipe.xadd(keys.journal, {"k": kind, "u": keys.user_id, "d": raw})
+            await pipe.execute()
+        users += 1
+    await redis.set(HISTORY_DONE_KEY, "1")
+    if users:
+        log.info("upgrade: the history of %d users is in the journal for PostgreSQL", users)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from server.audit import audit_all, audit_user
 from server.redis_client import connect
+from server.upgrade import HISTORY_DONE_KEY
 from server.wallet import UserKeys
 from tests.servers import ServerProcess, private_redis
 from tests.wsclient import WsClient, new_guest
@@ -88,4 +89,55 @@ async def test_old_history_leaves_redis_and_is_still_served_whole(
         finally:
             await database.close()
             await server.stop()
+            await redis.aclose()
+
+
+async def test_history_written_before_the_journal_reaches_postgresql_before_any_trim(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
+) -> None:
+    """A deployment upgraded from a version without the journal: its first start
+    journals every user's history, so the window trims nothing PostgreSQL lacks."""
+    async with private_redis(tmp_path / "redis") as url:
+        redis: Redis = connect(url)
+        database = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+        try:
+            first = await ServerProcess(log_dir, REDIS_URL=url).start()
+            token, user = await new_guest(http, first.base_url)
+            client = await WsClient.open(first.ws_url, token)
+            for _ in range(20):
+                await client.request(
+                    "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+                    params={"target": "50.50", "condition": "over"},
+                )  # fmt: skip
+            await client.close()
+            await first.stop()
+            # What an earlier version left: the history in Redis only.
+            keys = UserKeys(user["id"])
+            await database.execute("DELETE FROM ledger_entries WHERE user_id = $1", user["id"])
+            await database.execute("DELETE FROM bets WHERE user_id = $1", user["id"])
+            await redis.delete(keys.journal, HISTORY_DONE_KEY)
+            version = int(await redis.hget(keys.wallet, "version"))
+
+            second = await ServerProcess(
+                log_dir, REDIS_URL=url, CROUPIER_HISTORY_WINDOW=str(WINDOW),
+                CROUPIER_ARCHIVE_FULL_PASS_S="0.5",
+            ).start()  # fmt: skip
+            try:
+                async with asyncio.timeout(15):
+                    while int(await redis.hget(keys.history, "floor") or 1) <= version - WINDOW:
+                        await asyncio.sleep(0.1)
+                archived = await database.fetchval(
+                    "SELECT count(*) FROM ledger_entries WHERE user_id = $1", user["id"]
+                )
+                assert archived == version
+                client = await WsClient.open(second.ws_url, token)
+                entries = await pages(client, "transactions", 9)
+                await client.close()
+                assert [entry["id"] for entry in entries] == list(range(version, 0, -1))
+            finally:
+                await second.stop()
+            audit = await audit_user(redis, user["id"], database)
+            assert audit.ok, audit.problems
+        finally:
+            await database.close()
             await redis.aclose()
