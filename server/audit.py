@@ -25,6 +25,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server.config import Settings
+from server.embedded_postgres import EmbeddedPostgres, running_postgres_pid
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from server.wallet import LedgerEntry, UserKeys
@@ -467,9 +468,15 @@ async def _run_audit(settings: Settings, batch: int, chunk: int) -> AuditReport:
             url = await embedded.start()
     redis = connect(url, 4)
     database_url = settings.database_url
-    socket_dir = settings.data_dir.resolve() / "postgres"
-    if database_url is None and (socket_dir / ".s.PGSQL.5432").exists():
-        database_url = f"postgresql://postgres@/croupier?host={socket_dir}&port=5432"
+    postgres: EmbeddedPostgres | None = None
+    if database_url is None:
+        local = EmbeddedPostgres(settings.data_dir)
+        if running_postgres_pid(local.pgdata / "postmaster.pid") is not None:
+            socket_dir = local.directory  # the running server's: read it, never stop it
+            database_url = f"postgresql://postgres@/croupier?host={socket_dir}&port=5432"
+        elif (local.pgdata / "PG_VERSION").exists():
+            postgres = local
+            database_url = await postgres.start()
     database = (
         await asyncpg.create_pool(database_url, min_size=1, max_size=2) if database_url else None
     )
@@ -479,6 +486,8 @@ async def _run_audit(settings: Settings, batch: int, chunk: int) -> AuditReport:
         await redis.aclose()
         if database is not None:
             await database.close()
+        if postgres is not None:
+            await postgres.stop()
         if embedded is not None:
             await embedded.stop()
 
