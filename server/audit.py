@@ -31,6 +31,9 @@ from server.redis_client import connect
 from server.wallet import LedgerEntry, UserKeys
 from server.wallet.wallet import VERSION_FIELD
 
+_TRIAL_BALANCE = """
+SELECT currency, sum(amount)::bigint AS total FROM postings GROUP BY currency ORDER BY currency
+"""
 _ARCHIVED_BELOW = """
 SELECT l.user_id, l.entry_id, l.type, l.amount, l.currency, l.game, l.ref, l.status,
        l.balance_after, l.created_at
@@ -276,11 +279,14 @@ class AuditReport:
     open_bets: int = 0
     users_with_open_bets: int = 0
     tallies: Tallies = field(default_factory=dict)
+    trial_balance: dict[str, int] | None = None
+    """Sum of every PostgreSQL posting per currency (zero when the books balance)."""
     elapsed_s: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        unbalanced = any(self.trial_balance.values()) if self.trial_balance else False
+        return not self.failed and not unbalanced
 
     def add(self, audit: UserAudit) -> None:
         self.users += 1
@@ -303,6 +309,7 @@ class AuditReport:
             "negative_balances": self.negative,
             "open_bets": self.open_bets,
             "users_with_open_bets": self.users_with_open_bets,
+            "trial_balance": self.trial_balance,
             "games": [
                 {
                     "game": game,
@@ -350,6 +357,9 @@ async def audit_all(
             users = []
     if users:
         await _audit_batch(redis, database, users, chunk, report)
+    if database is not None:
+        rows = await database.fetch(_TRIAL_BALANCE)
+        report.trial_balance = {row["currency"]: row["total"] for row in rows}
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -422,6 +432,9 @@ def format_report(report: AuditReport, show: int) -> str:
         f"open bets (games in progress, or left open by a fault): {report.open_bets:,}"
         f" in {report.users_with_open_bets:,} users",
     ]
+    if report.trial_balance is not None:
+        sums = ", ".join(f"{code} {total:,}" for code, total in report.trial_balance.items())
+        lines.append(f"trial balance of the PostgreSQL postings (0 when they balance): {sums}")
     if report.tallies:
         lines.append("house profit by game and currency (minor units, settled bets):")
         header = ("game", "currency", "bets", "wagered", "paid", "profit", "edge", "theory")

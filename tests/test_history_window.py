@@ -71,6 +71,7 @@ async def test_old_history_leaves_redis_and_is_still_served_whole(
             assert audit.ok and audit.stored == audit.replayed, audit.problems
             report = await audit_all(redis, database=database)
             assert report.ok and report.users == 1 and report.entries == version
+            assert report.trial_balance is not None and set(report.trial_balance.values()) == {0}
 
             # Closing the bet kept open lets it go too, at the next trim.
             await client.request("mines.reveal", tile=3)
