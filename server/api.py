@@ -259,7 +259,8 @@ async def readyz(request: Request) -> Response:
     reason = await not_ready_reason(services.redis, services.runner)
     if reason is not None:
         return JSONResponse({"ready": False, "reason": reason}, status_code=503)
-    return JSONResponse({"ready": True})
+    # Ready either way: money at stake still settles while new stakes wait (UNAVAILABLE).
+    return JSONResponse({"ready": True, "journal_full": await services.journal.full()})
 
 
 async def metrics(request: Request) -> Response:

@@ -265,6 +265,8 @@ async def test_new_stakes_wait_while_the_journal_is_at_its_bound_and_nothing_is_
                         break
                     await asyncio.sleep(0.02)
             assert refused["code"] == "UNAVAILABLE", refused
+            ready = (await http.get(f"{process.base_url}/readyz")).json()
+            assert ready == {"ready": True, "journal_full": True}, "ready, and says why"
             wallet_before = await redis.hgetall(keys.wallet)
             again = await client.call(
                 "bet", game="dice", amount=10, currency="PLAY", key="refused",

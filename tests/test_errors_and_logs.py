@@ -161,19 +161,19 @@ async def test_readyz_is_unready_with_a_reason_while_redis_refuses_writes(
     server = await ServerProcess(tmp_path, REDIS_URL=embedded.url).start()
     admin = Redis.from_url(embedded.url)
     try:
-        assert await readiness(http, server) == (200, {"ready": True})
+        assert await readiness(http, server) == (200, {"ready": True, "journal_full": False})
         await admin.config_set("maxmemory-policy", "noeviction")
         await admin.config_set("maxmemory", "1")
         assert await readiness(http, server) == (503, {"ready": False, "reason": "REDIS_OOM"})
         await admin.config_set("maxmemory", "0")
-        assert await readiness(http, server) == (200, {"ready": True})
+        assert await readiness(http, server) == (200, {"ready": True, "journal_full": False})
         await admin.execute_command("REPLICAOF", "127.0.0.1", "1")  # a master that is not there
         assert await readiness(http, server) == (
             503,
             {"ready": False, "reason": "REDIS_READ_ONLY"},
         )
         await admin.execute_command("REPLICAOF", "NO", "ONE")
-        assert await readiness(http, server) == (200, {"ready": True})
+        assert await readiness(http, server) == (200, {"ready": True, "journal_full": False})
         await embedded.stop()
         status, body = await readiness(http, server)
         assert (status, body) == (503, {"ready": False, "reason": "REDIS_DOWN"})

@@ -197,7 +197,10 @@ async def test_credit_beyond_the_largest_balance_is_refused(
 
 async def test_health_readiness_and_metrics(server: ServerProcess, http: httpx.AsyncClient) -> None:
     assert (await http.get(f"{server.base_url}/healthz")).json() == {"ok": True}
-    assert (await http.get(f"{server.base_url}/readyz")).json() == {"ready": True}
+    assert (await http.get(f"{server.base_url}/readyz")).json() == {
+        "ready": True,
+        "journal_full": False,
+    }
     metrics = (await http.get(f"{server.base_url}/metrics")).text
     assert "# TYPE croupier_ws_connections gauge" in metrics
     assert "croupier_ws_requests_total" in metrics

@@ -55,13 +55,17 @@ class Journal:
         """Slots whose archiving failed: taken again next time."""
         self._slots |= slots
 
-    async def check_room(self) -> None:
-        """Raise UNAVAILABLE while the backlog is at or above the bound."""
+    async def full(self) -> bool:
+        """Whether the backlog waiting for PostgreSQL is at or above the bound."""
         now = time.monotonic()
         if now - self._read_at >= _READ_EVERY_S:
             self._read_at = now
             self._backlog = int(await self._redis.get(BACKLOG_KEY) or 0)
-        if self._backlog >= self._max:
+        return self._backlog >= self._max
+
+    async def check_room(self) -> None:
+        """Raise UNAVAILABLE while the backlog is at or above the bound."""
+        if await self.full():
             raise CroupierError(
                 ErrorCode.UNAVAILABLE,
                 "the ledger archive is behind; nothing was moved: try again shortly",
