@@ -58,5 +58,6 @@ redis.call('HSET', KEYS[6], bet_id, record)
 journal('bet', user, record)
 redis.call('ZADD', KEYS[7], 0, game .. ':' .. padded, 0, '*:' .. padded)
 local reply = string.sub(record, 1, -2) .. ',"balance":' .. fmt_int(after) .. '}'
+journal_flush()
 idem_store(KEYS[4], fingerprint, reply, ARGV[10])
 return {'ok', reply}

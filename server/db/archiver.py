@@ -51,12 +51,16 @@ TRIM_BUDGET = 500
 FULL_PASS_LEASE_KEY = "croupier:archiver:full-pass"
 
 # One statement per table and batch. The records go as they were journaled (JSON
-# text) and PostgreSQL parses them: the archiver decodes nothing.
+# text; a script's ledger entries and bet records as one array of {"k", "d"})
+# and PostgreSQL parses them: the archiver decodes nothing.
 _INSERT_ENTRIES = """
 WITH incoming AS (  -- an entry twice in a batch (opened, then settled): its last form
     SELECT DISTINCT ON (e->>'user', (e->>'id')::bigint) e
-    FROM unnest($1::text[]) WITH ORDINALITY AS t(raw, n), LATERAL (SELECT raw::jsonb AS e) j
-    ORDER BY e->>'user', (e->>'id')::bigint, n DESC
+    FROM unnest($1::text[]) WITH ORDINALITY AS t(raw, n),
+         jsonb_array_elements(raw::jsonb) WITH ORDINALITY AS x(r, m),
+         LATERAL (SELECT r->'d' AS e) j
+    WHERE r->>'k' = 'entry'
+    ORDER BY e->>'user', (e->>'id')::bigint, n DESC, m DESC
 ), entries AS (
     INSERT INTO ledger_entries (user_id, entry_id, type, amount, currency, game, ref, status,
                                 balance_after, created_at)
@@ -84,7 +88,9 @@ INSERT INTO bets (user_id, bet_id, game, currency, amount, payout, server_seed_h
 SELECT u, (r->>'id')::bigint, r->>'game', r->>'currency', (r->>'amount')::bigint,
        (r->>'payout')::bigint, r->>'server_seed_hash', r, (r->>'created_at')::bigint,
        (r->>'settled_at')::bigint
-FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS r) j
+FROM unnest($1::text[], $2::text[]) AS t(u, raw), jsonb_array_elements(raw::jsonb) AS x(k),
+     LATERAL (SELECT k->'d' AS r) j
+WHERE k->>'k' = 'bet'
 ON CONFLICT DO NOTHING
 """
 _INSERT_SEEDS = """
@@ -94,6 +100,13 @@ SELECT u, s->>'server_seed_hash', s->>'server_seed', s->>'client_seed', (s->>'no
        (s->>'revealed_at')::bigint
 FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS s) j
 ON CONFLICT DO NOTHING
+"""
+_ARCHIVED_UPTO = """
+SELECT u.user_id,
+       coalesce((SELECT max(entry_id) FROM ledger_entries l WHERE l.user_id = u.user_id), 0)
+           AS entries,
+       coalesce((SELECT max(bet_id) FROM bets b WHERE b.user_id = u.user_id), 0) AS bets
+FROM unnest($1::text[]) AS u(user_id)
 """
 _INSERT_USERS = """
 INSERT INTO users (id, name, kind, password_hash, created_at)
@@ -121,25 +134,27 @@ def journal_key(slot: int) -> str:
 
 
 class Rows:
-    """The journal records of a batch, by table, as the JSON text they were written in."""
+    """The journal records of a batch, as the JSON text they were written in."""
 
     def __init__(self) -> None:
-        self.entries: list[str] = []
-        self.bet_users: list[str] = []
-        self.bets: list[str] = []
+        self.record_users: list[str] = []
+        self.records: list[str] = []
+        """Arrays of ledger entries and bet records, one per script (and its user)."""
         self.seed_users: list[str] = []
         self.seeds: list[str] = []
         self.rounds: list[str] = []
         self.users: list[str] = []
 
     def add(self, kind: str, user: str, data: str) -> None:
-        """Add one journal record: kind `entry`, `bet`, `seed`, `user` (an account) or
+        """Add one journal record: kind `records` (a script's ledger entries and bet
+        records), `entry` or `bet` (one of them alone), `seed`, `user` (an account) or
         `round` (a finished Crash round, no user), its user and its JSON."""
-        if kind == "entry":
-            self.entries.append(data)
-        elif kind == "bet":
-            self.bet_users.append(user)
-            self.bets.append(data)
+        if kind == "records":
+            self.record_users.append(user)
+            self.records.append(data)
+        elif kind in ("entry", "bet"):
+            self.record_users.append(user)
+            self.records.append(f'[{{"k":"{kind}","d":{data}}}]')
         elif kind == "seed":
             self.seed_users.append(user)
             self.seeds.append(data)
@@ -155,10 +170,9 @@ class Rows:
         async with connection.transaction():
             if self.users:
                 await connection.execute(_INSERT_USERS, self.users)
-            if self.entries:
-                await connection.execute(_INSERT_ENTRIES, self.entries)
-            if self.bets:
-                await connection.execute(_INSERT_BETS, self.bet_users, self.bets)
+            if self.records:
+                await connection.execute(_INSERT_ENTRIES, self.records)
+                await connection.execute(_INSERT_BETS, self.record_users, self.records)
             if self.seeds:
                 await connection.execute(_INSERT_SEEDS, self.seed_users, self.seeds)
             if self.rounds:
@@ -279,7 +293,7 @@ class Archiver:
                 if fields:  # a record deleted after it was read has none
                     kind, user, data = fields[1], fields[3], fields[5]  # k, u, d as written
                     rows.add(kind, user, data)
-                    if kind in ("entry", "bet"):
+                    if kind in ("records", "entry", "bet"):
                         users.add(user)
             oldest_ms = min(oldest_ms, int(records[0][0].partition("-")[0]))
         async with self._pool.acquire() as connection:
@@ -291,15 +305,23 @@ class Archiver:
             )
         )
         # PostgreSQL holds these users' history now: Redis keeps their recent window.
-        await asyncio.gather(*(self._trim_history(user) for user in users))
+        if users:
+            await self._trim_histories(sorted(users))
         self._metrics.archive_lag_ms = max(0, int(time.time() * 1000) - oldest_ms)
 
-    async def _trim_history(self, user_id: str) -> None:
+    async def _trim_histories(self, users: list[str]) -> None:
+        """Trim what PostgreSQL holds of these users' history (up to its highest ids)."""
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(_ARCHIVED_UPTO, users)
+        upto = {row["user_id"]: (row["entries"], row["bets"]) for row in rows}
+        await asyncio.gather(*(self._trim_history(user, *upto.get(user, (0, 0))) for user in users))
+
+    async def _trim_history(self, user_id: str, entries: int, bets: int) -> None:
         keys = UserKeys(user_id)
         await self._trim(
             keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.bets, keys.bets_index,
                   keys.history],
-            args=[self._window, TRIM_BUDGET],
+            args=[self._window, TRIM_BUDGET, entries, bets],
         )  # fmt: skip
 
     async def _ensure_group(self, slot: int) -> None:

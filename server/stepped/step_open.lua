@@ -39,5 +39,6 @@ local state, bet_id = open_bet(KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[7], ARGV
 if not state then return bet_id end
 redis.call('HSET', KEYS[6], game, state, game .. ':v', fmt_int(bet_id) .. ':0')
 redis.call('ZADD', KEYS[8], ARGV[8], ARGV[9] .. fmt_int(bet_id))
+journal_flush()
 idem_store(KEYS[4], fingerprint, '{"id":' .. fmt_int(bet_id) .. '}', ARGV[6])
 return {'ok', state}

@@ -55,5 +55,6 @@ redis.call('HDEL', KEYS[5], game, version_field)
 close_bet(KEYS[8], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[9], ARGV[12])
 redis.call('PUBLISH', ARGV[10], ARGV[8])
+journal_flush()
 idem_store(KEYS[4], 'game-settle|' .. ARGV[3] .. '|' .. ARGV[6], result, ARGV[9])
 return {'ok', result}

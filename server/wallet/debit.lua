@@ -30,5 +30,6 @@ if kind == 'bet' then status = 'open' end
 local tx, new_balance, version = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[8], user, currency,
   -amount, kind, game, ref, status)
 local result = result_json(tx, new_balance, version)
+journal_flush()
 idem_store(KEYS[4], fingerprint, result, ARGV[7])
 return {'ok', result}

@@ -35,5 +35,6 @@ local tx, balance, version = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[5], user, bet
   amount, kind, bet.game, bet.ref, 'done')
 local result = '{"bet":' .. bet_json .. ',"tx":' .. tx .. ',"balance":' .. fmt_int(balance)
   .. ',"version":' .. fmt_int(version) .. '}'
+journal_flush()
 idem_store(KEYS[4], fingerprint, result, ARGV[4])
 return {'ok', result}

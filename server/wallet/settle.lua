@@ -21,5 +21,6 @@ if previous then return {'replay', previous} end
 
 local result, err = settle_open_bet(KEYS[1], KEYS[2], KEYS[3], ARGV[5], user, bet_id, payout)
 if not result then return err end
+journal_flush()
 idem_store(KEYS[4], fingerprint, result, ARGV[4])
 return {'ok', result}
