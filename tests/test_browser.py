@@ -735,3 +735,80 @@ async def test_the_odds_shown_are_the_games_odds(site: Site) -> None:
             step = floor_decimal(step_multiplier(guess, rank), 4)
             expected_hilo.append([f"{hundredths // 100}.{hundredths % 100:02d}", str(step)])
     assert shown["hilo"] == expected_hilo
+
+
+PHONES = {
+    "portrait": {"width": 390, "height": 844},
+    "small": {"width": 360, "height": 740},
+    "landscape": {"width": 844, "height": 390},
+}
+MAIN_BUTTONS = {  # each page's main button, found by test id or by a selector
+    "": ".hero .btn-primary",
+    "crash": "bet-button",
+    "dice": "bet-button",
+    "limbo": "bet-button",
+    "plinko": "bet-button",
+    "keno": "bet-button",
+    "mines": "bet-button",
+    "hilo": "bet-button",
+    "quiz": "bet-button",
+    "wallet": "faucet",
+    "fairness": "rotate",
+}
+FIT = """(button) => {
+    const root = document.documentElement;
+    const inside = (rect, top, bottom) => rect.left >= 0 && rect.right <= innerWidth + 0.5
+        && rect.top >= top - 0.5 && rect.bottom <= bottom + 0.5;
+    const bar = document.querySelector(".tabbar")?.getBoundingClientRect();
+    const top = document.querySelector(".topbar").getBoundingClientRect().bottom;
+    const bottom = bar && bar.height ? bar.top : innerHeight;
+    const header = [...document.querySelectorAll(".topbar > :not([hidden])")];
+    return {
+        width: root.scrollWidth,
+        button: inside(button.getBoundingClientRect(), top, bottom),
+        header: header.every((el) => inside(el.getBoundingClientRect(), 0, innerHeight)),
+        tabbar: Boolean(bar && bar.height && bar.bottom <= innerHeight + 0.5),
+    };
+}"""
+
+
+async def fit_problems(page: Page, where: str, button: str) -> list[str]:
+    """What does not fit a phone on this page: sideways scroll, the main button below the
+    fold (or under a bar), the header spilling out, no bottom navigation bar."""
+    located = page.locator(button) if button.startswith(".") else page.get_by_test_id(button)
+    await expect(located).to_be_visible()
+    fit = await located.evaluate(FIT)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    problems = [f"{where}: document {fit['width']} px wide"] if fit["width"] > width else []
+    for part, words in (("button", "main button"), ("header", "header"), ("tabbar", "bottom bar")):
+        if not fit[part]:
+            problems.append(f"{where}: {words} not inside the viewport")
+    return problems
+
+
+async def test_every_page_fits_a_phone(own_site: Site) -> None:
+    """Portrait (two sizes) and landscape: no sideways scroll, the main button and the whole
+    header in view, a bottom navigation bar; signed out, then signed in on every page."""
+    page = await own_site.open("", viewport=PHONES["small"])
+    problems = await fit_problems(page, "small signed out", MAIN_BUTTONS[""])
+    await shoot(page, "phone-small-signed-out", full_page=False)
+    await sign_in_as_guest(page)
+    await expect(page.get_by_test_id("bet-button")).to_have_count(0)
+    for size, viewport in PHONES.items():
+        await page.set_viewport_size(viewport)
+        for route, button in MAIN_BUTTONS.items():
+            await page.evaluate("(route) => { location.hash = `#/${route}`; }", route)
+            problems += await fit_problems(page, f"{size} {route or 'lobby'}", button)
+            await shoot(page, f"phone-{size}-{route or 'lobby'}", full_page=False)
+    assert problems == [], "\n".join(problems)
+
+    await page.set_viewport_size(PHONES["portrait"])
+    bar, sheet = page.locator(".tabbar"), page.locator(".sidebar")
+    await expect(sheet).to_be_hidden()  # the games are a sheet the bottom bar opens
+    await bar.get_by_role("button", name="Games").click()
+    await expect(sheet).to_be_visible()
+    await shoot(page, "phone-portrait-games-sheet", full_page=False)
+    await sheet.get_by_role("link", name="Mines").click()
+    await expect(sheet).to_be_hidden()
+    await expect(page.get_by_test_id("mines-tile")).to_have_count(TILES)
+    await expect(bar.get_by_role("button", name="Games")).to_have_attribute("aria-current", "page")

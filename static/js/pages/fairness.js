@@ -19,7 +19,7 @@ export function fairnessPage(el, app) {
 }
 
 function seedsCard(app, fill) {
-  const el = h("section", { class: "card", "aria-labelledby": "seeds-title" });
+  const el = h("section", { class: "card seeds-card", "aria-labelledby": "seeds-title" });
   if (!app.store.get("user")) {
     el.append(h("h2", { id: "seeds-title" }, "Your seeds"), h("p", { class: "muted" }, "Sign in to see and rotate your seed pair."));
     return el;
