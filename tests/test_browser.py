@@ -812,3 +812,65 @@ async def test_every_page_fits_a_phone(own_site: Site) -> None:
     await expect(sheet).to_be_hidden()
     await expect(page.get_by_test_id("mines-tile")).to_have_count(TILES)
     await expect(bar.get_by_role("button", name="Games")).to_have_attribute("aria-current", "page")
+
+
+async def test_a_bet_opens_its_record_and_its_verify_button_fills_the_fairness_page(
+    site: Site,
+) -> None:
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "2")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    record = (await (await page.request.get(f"{site.base_url}/api/bets")).json())["items"][0]
+    profit = record["payout"] - record["amount"]
+    await page.get_by_role("tab", name="My bets").click()
+    rows = page.locator("#bets-table tbody tr")
+    await expect(rows).to_have_count(1)
+    signed = f"+{play(profit)}" if profit > 0 else f"-{play(-profit)}"
+    await expect(rows.first).to_contain_text(signed)  # the profit, signed, not the payout
+    await rows.first.get_by_role("button", name="Dice").click()
+    details = page.get_by_test_id("bet-details")
+    await expect(details).to_be_visible()
+    await expect(details.get_by_test_id("bet-amount")).to_have_text(re.compile(r"^2\.00"))
+    await expect(details.get_by_test_id("bet-multiplier")).to_have_text(times(record["multiplier"]))
+    payout = re.escape(play(record["payout"]))
+    await expect(details.get_by_test_id("bet-payout")).to_have_text(re.compile(f"^{payout}"))
+    await expect(details.get_by_test_id("bet-seed-hash")).to_have_text(record["server_seed_hash"])
+    await expect(details.get_by_test_id("bet-client-seed")).to_have_text(record["client_seed"])
+    await expect(details.get_by_test_id("bet-nonce")).to_have_text("0")
+    await expect(details.get_by_test_id("bet-server-seed")).to_have_text(
+        "Hidden until you rotate your seed pair"
+    )
+    await page.keyboard.press("Escape")
+    await expect(details).to_have_count(0)
+
+    await page.get_by_role("link", name="Fairness").first.click()
+    await page.get_by_test_id("rotate").click()
+    await expect(page.get_by_test_id("nonce")).to_have_text("0")
+    revealed = (await (await page.request.get(f"{site.base_url}/api/bets")).json())["items"][0]
+    assert revealed["server_seed"] is not None
+    await page.get_by_role("link", name="Dice").first.click()
+    await page.get_by_role("tab", name="My bets").click()
+    await page.locator("#bets-table tbody tr").first.locator("td.num").first.click()  # any cell
+    await expect(details.get_by_test_id("bet-server-seed")).to_have_text(revealed["server_seed"])
+    await shoot(page, "bet-details", full_page=False)
+    await details.get_by_test_id("bet-verify").click()
+    await expect(page.get_by_label("Game", exact=True)).to_have_value("dice")
+    await expect(page.get_by_test_id("verify-server-seed")).to_have_value(revealed["server_seed"])
+    await expect(page.get_by_test_id("verify-client-seed")).to_have_value(record["client_seed"])
+    await expect(page.get_by_test_id("verify-nonce")).to_have_value("0")
+    await page.get_by_test_id("verify").click()
+    await expect(page.get_by_test_id("verdict")).to_have_text(re.compile("agree"))
+
+    phone = await site.open("", viewport=PHONE)  # the live feed: the money, no seeds
+    guest = await page.get_by_test_id("user-name").text_content()
+    await phone.get_by_role("tab", name="All bets").click()
+    feed = phone.locator("#bets-table tbody tr").filter(has_text="Dice")
+    await expect(feed.first).to_be_visible()
+    await feed.first.click()
+    shown = phone.get_by_test_id("bet-details")
+    await expect(shown.get_by_test_id("bet-player")).to_have_text(guest or "")
+    await expect(shown.get_by_test_id("bet-verify")).to_have_count(0)
+    await shoot(phone, "phone-bet-details-live", full_page=False)
+    await phone.close()
