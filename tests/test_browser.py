@@ -874,3 +874,33 @@ async def test_a_bet_opens_its_record_and_its_verify_button_fills_the_fairness_p
     await expect(shown.get_by_test_id("bet-verify")).to_have_count(0)
     await shoot(phone, "phone-bet-details-live", full_page=False)
     await phone.close()
+
+
+async def test_a_limbo_target_or_crash_auto_cashout_above_the_maximum_is_refused_in_the_form(
+    own_site: Site,
+) -> None:
+    page = await own_site.open("limbo")
+    await sign_in_as_guest(page)
+    target = page.get_by_test_id("limbo-target")
+    await target.fill("2000000")
+    await target.press("Tab")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.locator("#limbo-target-error")).to_have_text(
+        "The target is at most 1,000,000.00\N{MULTIPLICATION SIGN}"
+    )
+    await expect(target).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_test_id("bet-error")).to_be_empty()  # no raw server text
+    await target.fill("3")
+    await target.press("Tab")
+    await expect(page.locator("#limbo-target-error")).to_be_empty()
+
+    await page.get_by_role("link", name="Crash").first.click()
+    auto = page.get_by_test_id("crash-auto")
+    await auto.fill("1000000.01")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.locator("#crash-auto-error")).to_have_text(
+        "Auto cashout is at most 1,000,000.00\N{MULTIPLICATION SIGN}"
+    )
+    await expect(page.get_by_test_id("bet-error")).to_be_empty()
+    await expect(page.get_by_test_id("bet-button")).not_to_have_text(re.compile("placed|next"))
+    assert await bet_amounts(own_site, page) == []  # nothing was sent
