@@ -467,11 +467,15 @@ async def test_the_client_reconnects_after_a_server_restart(
     button = page.get_by_test_id("bet-button")
     await button.click()  # offline: the bet waits, its button disabled, until the socket is back
     await expect(button).to_be_disabled()
+    notice = page.get_by_test_id("bet-notice")
+    waiting = "Reconnecting — your bet goes out once the connection is back"
+    await expect(notice).to_have_text(waiting)  # at once, not when the bet finally settles
     await shoot(page, "reconnecting", full_page=False)
     await own_server.start()
     await expect(connection).to_have_attribute("data-status", "live", timeout=15_000)
     await expect(page.get_by_test_id("dice-roll")).to_be_visible()
     await expect(button).to_be_enabled()
+    await expect(notice).to_be_empty()
     await expect(page.get_by_test_id("balance")).to_have_text(play(await own_site.balance(page)))
     history = await page.request.get(f"{own_server.base_url}/api/transactions")
     types = [entry["type"] for entry in (await history.json())["items"]]
