@@ -908,3 +908,30 @@ async def test_a_limbo_target_or_crash_auto_cashout_above_the_maximum_is_refused
     await expect(page.get_by_test_id("bet-error")).to_be_empty()
     await expect(page.get_by_test_id("bet-button")).not_to_have_text(re.compile("placed|next"))
     assert await bet_amounts(own_site, page) == []  # nothing was sent
+
+
+async def test_an_automatic_crash_cashout_is_announced_like_a_manual_one(
+    own_site: Site, own_server: ServerProcess
+) -> None:
+    async with httpx.AsyncClient() as client:
+        offered = await client.get(f"{own_server.base_url}/api/crash/history")
+    if offered.status_code != 200:
+        pytest.skip("this server does not run Crash")
+    page = await own_site.open("crash")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "10")
+    await page.get_by_test_id("crash-auto").fill("1.01")
+    button, outcome = page.get_by_test_id("bet-button"), page.get_by_test_id("crash-outcome")
+    for _ in range(3):  # a round may crash at 1.00x, below the auto cashout: play another
+        await expect(button).to_have_text(re.compile("^(Place bet|Bet on next round)$"))
+        await button.click()
+        await expect(outcome).to_have_text(
+            re.compile(r"^(Cashed out at|Busted at)"), timeout=30_000
+        )
+        if (await outcome.text_content() or "").startswith("Cashed out at"):
+            break
+    else:
+        pytest.fail("three rounds crashed at 1.00x")
+    await expect(outcome).to_have_text(f"Cashed out at {times('1.01')} — won 10.10 PLAY")
+    await expect(outcome).to_have_class(re.compile(r"\bwin\b"))
+    await expect(page.get_by_test_id("balance")).to_have_text(play(await own_site.balance(page)))

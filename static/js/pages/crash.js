@@ -72,6 +72,14 @@ export function crashPage(el, app) {
     outcome.className = `crash-outcome ${won ? "win" : "loss"}`;
   };
 
+  /** Say once per round that this player's bet cashed out, by hand or automatically. */
+  let announced = null; // the round whose cashout was announced
+  const announceCashout = (bet) => {
+    if (announced === round.roundId) return;
+    announced = round.roundId;
+    showOutcome(`Cashed out at ${bet.multiplier}× — won ${app.format(bet.payout, bet.currency)} ${bet.currency}`, true);
+  };
+
   async function send(bet) {
     showOutcome("", false);
     inFlight = true;
@@ -97,8 +105,7 @@ export function crashPage(el, app) {
     render();
     try {
       const result = await socket.request("crash.cashout");
-      const currency = mine()?.currency ?? store.get("currency");
-      showOutcome(`Cashed out at ${result.multiplier}× — won ${app.format(result.payout, currency)} ${currency}`, true);
+      announceCashout({ ...mine(), multiplier: result.multiplier, payout: result.payout });
     } catch (error) {
       controls.showError(plainWords(error));
     } finally {
@@ -182,6 +189,7 @@ export function crashPage(el, app) {
       status.textContent = `Crashed at ${round.crash.point}×`;
       if (mine()?.status === "lost") showOutcome(`Busted at ${round.crash.point}× — bet lost`, false);
     }
+    if (kind === "players" && mine()?.status === "cashed") announceCashout(mine()); // an automatic cashout
     if (kind === "crashed" || kind === "history") renderHistory();
     if (kind !== "tick") renderPlayers();
     render();
