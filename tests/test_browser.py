@@ -935,3 +935,26 @@ async def test_an_automatic_crash_cashout_is_announced_like_a_manual_one(
     await expect(outcome).to_have_text(f"Cashed out at {times('1.01')} — won 10.10 PLAY")
     await expect(outcome).to_have_class(re.compile(r"\bwin\b"))
     await expect(page.get_by_test_id("balance")).to_have_text(play(await own_site.balance(page)))
+
+
+async def test_a_keno_result_below_one_times_is_not_shown_as_a_win(site: Site) -> None:
+    """Classic Keno with 4 picks pays 0.8x for one hit: less than the stake back, so no win
+    colour (one hit comes in 43 % of the draws: a few bets find one)."""
+    page = await site.open("keno")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1")
+    for square in ("5", "12", "27", "38"):
+        await page.locator(".keno-grid").get_by_role("button", name=square, exact=True).click()
+    info, newest = page.get_by_test_id("keno-info"), page.locator(".results-strip li").first
+    button = page.get_by_test_id("bet-button")
+    for _ in range(15):
+        await button.click()
+        await expect(button).to_be_enabled()  # settled
+        bets = await (await page.request.get(f"{site.base_url}/api/bets")).json()
+        if bets["items"][0]["multiplier"] == "0.8":
+            break
+    else:
+        pytest.fail("fifteen draws without exactly one hit")
+    await expect(info).to_have_text(f"1 hit · {times('0.8')}")
+    await expect(newest).to_have_text(times("0.8"))
+    await expect(newest).not_to_have_class(re.compile(r"\bwin\b"))
