@@ -54,4 +54,5 @@ export function mountSidebar(app) {
     highlight();
   });
   document.addEventListener("keydown", (event) => event.key === "Escape" && openMenu(false));
+  document.getElementById("view").addEventListener("click", () => openMenu(false)); // a tap beside the sheet
 }
