@@ -467,11 +467,15 @@ async def test_the_client_reconnects_after_a_server_restart(
     button = page.get_by_test_id("bet-button")
     await button.click()  # offline: the bet waits, its button disabled, until the socket is back
     await expect(button).to_be_disabled()
+    notice = page.get_by_test_id("bet-notice")
+    waiting = "Reconnecting — your bet goes out once the connection is back"
+    await expect(notice).to_have_text(waiting)  # at once, not when the bet finally settles
     await shoot(page, "reconnecting", full_page=False)
     await own_server.start()
     await expect(connection).to_have_attribute("data-status", "live", timeout=15_000)
     await expect(page.get_by_test_id("dice-roll")).to_be_visible()
     await expect(button).to_be_enabled()
+    await expect(notice).to_be_empty()
     await expect(page.get_by_test_id("balance")).to_have_text(play(await own_site.balance(page)))
     history = await page.request.get(f"{own_server.base_url}/api/transactions")
     types = [entry["type"] for entry in (await history.json())["items"]]
@@ -735,3 +739,226 @@ async def test_the_odds_shown_are_the_games_odds(site: Site) -> None:
             step = floor_decimal(step_multiplier(guess, rank), 4)
             expected_hilo.append([f"{hundredths // 100}.{hundredths % 100:02d}", str(step)])
     assert shown["hilo"] == expected_hilo
+
+
+PHONES = {
+    "portrait": {"width": 390, "height": 844},
+    "small": {"width": 360, "height": 740},
+    "landscape": {"width": 844, "height": 390},
+}
+MAIN_BUTTONS = {  # each page's main button, found by test id or by a selector
+    "": ".hero .btn-primary",
+    "crash": "bet-button",
+    "dice": "bet-button",
+    "limbo": "bet-button",
+    "plinko": "bet-button",
+    "keno": "bet-button",
+    "mines": "bet-button",
+    "hilo": "bet-button",
+    "quiz": "bet-button",
+    "wallet": "faucet",
+    "fairness": "rotate",
+}
+FIT = """(button) => {
+    const root = document.documentElement;
+    const inside = (rect, top, bottom) => rect.left >= 0 && rect.right <= innerWidth + 0.5
+        && rect.top >= top - 0.5 && rect.bottom <= bottom + 0.5;
+    const bar = document.querySelector(".tabbar")?.getBoundingClientRect();
+    const top = document.querySelector(".topbar").getBoundingClientRect().bottom;
+    const bottom = bar && bar.height ? bar.top : innerHeight;
+    const header = [...document.querySelectorAll(".topbar > :not([hidden])")];
+    return {
+        width: root.scrollWidth,
+        button: inside(button.getBoundingClientRect(), top, bottom),
+        header: header.every((el) => inside(el.getBoundingClientRect(), 0, innerHeight)),
+        tabbar: Boolean(bar && bar.height && bar.bottom <= innerHeight + 0.5),
+    };
+}"""
+
+
+async def fit_problems(page: Page, where: str, button: str) -> list[str]:
+    """What does not fit a phone on this page: sideways scroll, the main button below the
+    fold (or under a bar), the header spilling out, no bottom navigation bar."""
+    located = page.locator(button) if button.startswith(".") else page.get_by_test_id(button)
+    await expect(located).to_be_visible()
+    fit = await located.evaluate(FIT)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    problems = [f"{where}: document {fit['width']} px wide"] if fit["width"] > width else []
+    for part, words in (("button", "main button"), ("header", "header"), ("tabbar", "bottom bar")):
+        if not fit[part]:
+            problems.append(f"{where}: {words} not inside the viewport")
+    return problems
+
+
+async def test_every_page_fits_a_phone(own_site: Site) -> None:
+    """Portrait (two sizes) and landscape: no sideways scroll, the main button and the whole
+    header in view, a bottom navigation bar; signed out, then signed in on every page."""
+    page = await own_site.open("", viewport=PHONES["small"])
+    problems = await fit_problems(page, "small signed out", MAIN_BUTTONS[""])
+    await shoot(page, "phone-small-signed-out", full_page=False)
+    await sign_in_as_guest(page)
+    await expect(page.locator(".toast")).to_have_count(0)  # the welcome, gone from the pictures
+    for size, viewport in PHONES.items():
+        await page.set_viewport_size(viewport)
+        for route, button in MAIN_BUTTONS.items():
+            await page.evaluate("(route) => { location.hash = `#/${route}`; }", route)
+            problems += await fit_problems(page, f"{size} {route or 'lobby'}", button)
+            await shoot(page, f"phone-{size}-{route or 'lobby'}", full_page=False)
+    assert problems == [], "\n".join(problems)
+
+    await page.set_viewport_size(PHONES["portrait"])
+    bar, sheet = page.locator(".tabbar"), page.locator(".sidebar")
+    await expect(sheet).to_be_hidden()  # the games are a sheet the bottom bar opens
+    await bar.get_by_role("button", name="Games").click()
+    await expect(sheet).to_be_visible()
+    await shoot(page, "phone-portrait-games-sheet", full_page=False)
+    await page.locator("#view").click(position={"x": 10, "y": 10})  # a tap beside it closes it
+    await expect(sheet).to_be_hidden()
+    await bar.get_by_role("button", name="Games").click()
+    await sheet.get_by_role("link", name="Mines").click()
+    await expect(sheet).to_be_hidden()
+    await expect(page.get_by_test_id("mines-tile")).to_have_count(TILES)
+    await expect(bar.get_by_role("button", name="Games")).to_have_attribute("aria-current", "page")
+
+
+async def test_a_bet_opens_its_record_and_its_verify_button_fills_the_fairness_page(
+    site: Site,
+) -> None:
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "2")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    record = (await (await page.request.get(f"{site.base_url}/api/bets")).json())["items"][0]
+    profit = record["payout"] - record["amount"]
+    await page.get_by_role("tab", name="My bets").click()
+    rows = page.locator("#bets-table tbody tr")
+    await expect(rows).to_have_count(1)
+    signed = f"+{play(profit)}" if profit > 0 else f"-{play(-profit)}"
+    await expect(rows.first).to_contain_text(signed)  # the profit, signed, not the payout
+    await rows.first.get_by_role("button", name="Dice").click()
+    details = page.get_by_test_id("bet-details")
+    await expect(details).to_be_visible()
+    await expect(details.get_by_test_id("bet-amount")).to_have_text(re.compile(r"^2\.00"))
+    await expect(details.get_by_test_id("bet-multiplier")).to_have_text(times(record["multiplier"]))
+    payout = re.escape(play(record["payout"]))
+    await expect(details.get_by_test_id("bet-payout")).to_have_text(re.compile(f"^{payout}"))
+    await expect(details.get_by_test_id("bet-seed-hash")).to_have_text(record["server_seed_hash"])
+    await expect(details.get_by_test_id("bet-client-seed")).to_have_text(record["client_seed"])
+    await expect(details.get_by_test_id("bet-nonce")).to_have_text("0")
+    await expect(details.get_by_test_id("bet-server-seed")).to_have_text(
+        "Hidden until you rotate your seed pair"
+    )
+    await page.keyboard.press("Escape")
+    await expect(details).to_have_count(0)
+
+    await page.get_by_role("link", name="Fairness").first.click()
+    await page.get_by_test_id("rotate").click()
+    await expect(page.get_by_test_id("nonce")).to_have_text("0")
+    revealed = (await (await page.request.get(f"{site.base_url}/api/bets")).json())["items"][0]
+    assert revealed["server_seed"] is not None
+    await page.get_by_role("link", name="Dice").first.click()
+    await page.get_by_role("tab", name="My bets").click()
+    await page.locator("#bets-table tbody tr").first.locator("td.num").first.click()  # any cell
+    await expect(details.get_by_test_id("bet-server-seed")).to_have_text(revealed["server_seed"])
+    await shoot(page, "bet-details", full_page=False)
+    await details.get_by_test_id("bet-verify").click()
+    await expect(page.get_by_label("Game", exact=True)).to_have_value("dice")
+    await expect(page.get_by_test_id("verify-server-seed")).to_have_value(revealed["server_seed"])
+    await expect(page.get_by_test_id("verify-client-seed")).to_have_value(record["client_seed"])
+    await expect(page.get_by_test_id("verify-nonce")).to_have_value("0")
+    await page.get_by_test_id("verify").click()
+    await expect(page.get_by_test_id("verdict")).to_have_text(re.compile("agree"))
+
+    phone = await site.open("", viewport=PHONE)  # the live feed: the money, no seeds
+    guest = await page.get_by_test_id("user-name").text_content()
+    await phone.get_by_role("tab", name="All bets").click()
+    feed = phone.locator("#bets-table tbody tr").filter(has_text="Dice")
+    await expect(feed.first).to_be_visible()
+    await feed.first.click()
+    shown = phone.get_by_test_id("bet-details")
+    await expect(shown.get_by_test_id("bet-player")).to_have_text(guest or "")
+    await expect(shown.get_by_test_id("bet-verify")).to_have_count(0)
+    await shoot(phone, "phone-bet-details-live", full_page=False)
+    await phone.close()
+
+
+async def test_a_limbo_target_or_crash_auto_cashout_above_the_maximum_is_refused_in_the_form(
+    own_site: Site,
+) -> None:
+    page = await own_site.open("limbo")
+    await sign_in_as_guest(page)
+    target = page.get_by_test_id("limbo-target")
+    await target.fill("2000000")
+    await target.press("Tab")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.locator("#limbo-target-error")).to_have_text(
+        "The target is at most 1,000,000.00\N{MULTIPLICATION SIGN}"
+    )
+    await expect(target).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_test_id("bet-error")).to_be_empty()  # no raw server text
+    await target.fill("3")
+    await target.press("Tab")
+    await expect(page.locator("#limbo-target-error")).to_be_empty()
+
+    await page.get_by_role("link", name="Crash").first.click()
+    auto = page.get_by_test_id("crash-auto")
+    await auto.fill("1000000.01")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.locator("#crash-auto-error")).to_have_text(
+        "Auto cashout is at most 1,000,000.00\N{MULTIPLICATION SIGN}"
+    )
+    await expect(page.get_by_test_id("bet-error")).to_be_empty()
+    await expect(page.get_by_test_id("bet-button")).not_to_have_text(re.compile("placed|Cancel"))
+    assert await bet_amounts(own_site, page) == []  # nothing was sent
+
+
+async def test_an_automatic_crash_cashout_is_announced_like_a_manual_one(
+    own_site: Site, own_server: ServerProcess
+) -> None:
+    async with httpx.AsyncClient() as client:
+        offered = await client.get(f"{own_server.base_url}/api/crash/history")
+    if offered.status_code != 200:
+        pytest.skip("this server does not run Crash")
+    page = await own_site.open("crash")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "10")
+    await page.get_by_test_id("crash-auto").fill("1.01")
+    button, outcome = page.get_by_test_id("bet-button"), page.get_by_test_id("crash-outcome")
+    settled = outcome.filter(has_text=re.compile(r"^(Cashed out at|Busted at)"))
+    betting_again = button.filter(has_text=re.compile("^Place bet$"))
+    for _ in range(4):  # a round may crash at 1.00x, or start before the bet is in: play another
+        await expect(button).to_have_text(re.compile("^(Place bet|Bet on next round)$"))
+        await button.click()
+        await expect(outcome).to_be_empty(timeout=30_000)  # the bet is in: the last one's words go
+        await expect(settled.or_(betting_again)).to_be_visible(timeout=30_000)
+        if (await outcome.text_content() or "").startswith("Cashed out at"):
+            break
+    else:
+        pytest.fail("four rounds without an automatic cashout")
+    await expect(outcome).to_have_text(f"Cashed out at {times('1.01')} — won 10.10 PLAY")
+    await expect(outcome).to_have_class(re.compile(r"\bwin\b"))
+    await expect(page.get_by_test_id("balance")).to_have_text(play(await own_site.balance(page)))
+
+
+async def test_a_keno_result_below_one_times_is_not_shown_as_a_win(site: Site) -> None:
+    """Classic Keno with 4 picks pays 0.8x for one hit: less than the stake back, so no win
+    colour (one hit comes in 43 % of the draws: a few bets find one)."""
+    page = await site.open("keno")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1")
+    for square in ("5", "12", "27", "38"):
+        await page.locator(".keno-grid").get_by_role("button", name=square, exact=True).click()
+    info, newest = page.get_by_test_id("keno-info"), page.locator(".results-strip li").first
+    button = page.get_by_test_id("bet-button")
+    for _ in range(15):
+        await button.click()
+        await expect(button).to_be_enabled()  # settled
+        bets = await (await page.request.get(f"{site.base_url}/api/bets")).json()
+        if bets["items"][0]["multiplier"] == "0.8":
+            break
+    else:
+        pytest.fail("fifteen draws without exactly one hit")
+    await expect(info).to_have_text(f"1 hit · {times('0.8')}")
+    await expect(newest).to_have_text(times("0.8"))
+    await expect(newest).not_to_have_class(re.compile(r"\bwin\b"))

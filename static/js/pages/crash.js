@@ -6,13 +6,14 @@
 import { h, replaceChildren } from "../dom.js";
 import { CrashChart } from "../crash/chart.js";
 import { plainWords } from "../errors.js";
-import { applyMultiplier, parseDecimal } from "../money.js";
+import { applyMultiplier, formatAmount, parseDecimal } from "../money.js";
 import { newKey } from "../random.js";
 import { betControls } from "../ui/bet-controls.js";
 import { coin } from "../ui/coin.js";
 import { resultsStrip } from "../ui/results-strip.js";
 
 const MIN_AUTO = 101; // 1.01x in hundredths
+const MAX_AUTO = 100_000_000; // the server's cap, 1,000,000x, in hundredths
 
 export function crashPage(el, app) {
   const { store, socket, crash: round } = app;
@@ -25,7 +26,8 @@ export function crashPage(el, app) {
   let frame = 0;
 
   const autoInput = h("input", { class: "input", id: "crash-auto", inputMode: "decimal", placeholder: "Off", "data-testid": "crash-auto" });
-  const autoError = h("p", { class: "field-error", "aria-live": "polite" });
+  const autoError = h("p", { class: "field-error", id: "crash-auto-error", "aria-live": "polite" });
+  autoInput.setAttribute("aria-describedby", autoError.id);
   const controls = betControls(app, {
     label: "Place bet",
     fields: [h("div", { class: "field" }, h("label", { for: "crash-auto" }, "Auto cashout"),
@@ -55,8 +57,10 @@ export function crashPage(el, app) {
     const text = autoInput.value.trim();
     if (!text) return "";
     const parsed = parseDecimal(text, 2);
-    if (parsed.error || parsed.minor < MIN_AUTO) {
-      autoError.textContent = parsed.error ?? "At least 1.01";
+    if (parsed.error || parsed.minor < MIN_AUTO || parsed.minor > MAX_AUTO) {
+      autoError.textContent = parsed.error ?? (parsed.minor < MIN_AUTO
+        ? "At least 1.01"
+        : `Auto cashout is at most ${formatAmount(MAX_AUTO, 2)}×`);
       return null;
     }
     autoError.textContent = "";
@@ -66,6 +70,14 @@ export function crashPage(el, app) {
   const showOutcome = (text, won) => {
     outcome.textContent = text;
     outcome.className = `crash-outcome ${won ? "win" : "loss"}`;
+  };
+
+  /** Say once per round that this player's bet cashed out, by hand or automatically. */
+  let announced = null; // the round whose cashout was announced
+  const announceCashout = (bet) => {
+    if (announced === round.roundId) return;
+    announced = round.roundId;
+    showOutcome(`Cashed out at ${bet.multiplier}× — won ${app.format(bet.payout, bet.currency)} ${bet.currency}`, true);
   };
 
   async function send(bet) {
@@ -93,8 +105,7 @@ export function crashPage(el, app) {
     render();
     try {
       const result = await socket.request("crash.cashout");
-      const currency = mine()?.currency ?? store.get("currency");
-      showOutcome(`Cashed out at ${result.multiplier}× — won ${app.format(result.payout, currency)} ${currency}`, true);
+      announceCashout({ ...mine(), multiplier: result.multiplier, payout: result.payout });
     } catch (error) {
       controls.showError(plainWords(error));
     } finally {
@@ -178,6 +189,7 @@ export function crashPage(el, app) {
       status.textContent = `Crashed at ${round.crash.point}×`;
       if (mine()?.status === "lost") showOutcome(`Busted at ${round.crash.point}× — bet lost`, false);
     }
+    if (kind === "players" && mine()?.status === "cashed") announceCashout(mine()); // an automatic cashout
     if (kind === "crashed" || kind === "history") renderHistory();
     if (kind !== "tick") renderPlayers();
     render();

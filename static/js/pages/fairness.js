@@ -15,11 +15,16 @@ export function fairnessPage(el, app) {
   el.append(h("h1", { class: "page-title" }, "Provable fairness"),
     h("p", { class: "lead" }, "Every outcome comes from HMAC-SHA256 of your seed pair and the bet's nonce. The server commits to its seed with a hash before you bet; rotating reveals it, and anyone can then recompute each bet."),
     seedsCard(app, verifier.fill), verifier.el);
-  if (app.store.get("offered").has("crash")) el.append(crashCard());
+  const crash = app.store.get("offered").has("crash") ? crashCard() : null;
+  if (crash) el.append(crash.el);
+  const bet = app.verifyNext; // a bet's Verify button sent the player here
+  app.verifyNext = null;
+  if (bet?.outcome?.hash) crash?.fill(bet.outcome.hash);
+  else if (bet) verifier.fill({ server_seed: bet.server_seed ?? "", client_seed: bet.client_seed }, bet);
 }
 
 function seedsCard(app, fill) {
-  const el = h("section", { class: "card", "aria-labelledby": "seeds-title" });
+  const el = h("section", { class: "card seeds-card", "aria-labelledby": "seeds-title" });
   if (!app.store.get("user")) {
     el.append(h("h2", { id: "seeds-title" }, "Your seeds"), h("p", { class: "muted" }, "Sign in to see and rotate your seed pair."));
     return el;
@@ -195,7 +200,8 @@ function quizQuestions(questions) {
         : h("li", {}, answer))))))));
 }
 
-/** Crash rounds: the point from a revealed round hash, in the browser and on the server. */
+/** Crash rounds: the point from a revealed round hash, in the browser and on the server;
+ * returns {el, fill(hash)}. */
 function crashCard() {
   const hash = h("input", { class: "input mono", id: "crash-hash", required: true, pattern: "[0-9a-f]{64}", placeholder: "Round hash (64 hex characters)" });
   const output = h("div", { class: "verify-output", "aria-live": "polite" });
@@ -218,10 +224,18 @@ function crashCard() {
       replaceChildren(output, h("p", { class: "form-error" }, plainWords(error)));
     }
   };
-  return h("section", { class: "card", "aria-labelledby": "crash-verify-title" },
+  const el = h("section", { class: "card", "aria-labelledby": "crash-verify-title" },
     h("h2", { id: "crash-verify-title" }, "Verify a Crash round"),
     h("form", { class: "inline-form", onsubmit: check },
       h("div", { class: "field grow" }, h("label", { for: "crash-hash" }, "Round hash"), hash),
       h("button", { class: "btn btn-primary", type: "submit" }, "Check")),
     output);
+  return {
+    el,
+    /** Fill in a round's hash. */
+    fill(value) {
+      hash.value = value;
+      hash.scrollIntoView({ behavior: "smooth", block: "center" });
+    },
+  };
 }

@@ -86,7 +86,7 @@ export function kenoPage(el, app) {
         }, i * REVEAL_MS));
       });
       timers.push(setTimeout(() => {
-        const won = Number(record.multiplier) > 0;
+        const won = Number(record.multiplier) >= 1; // 0.8x pays back less than the stake
         const multiplier = `${formatMultiplier(record.multiplier)}×`;
         info.textContent = `${hits.length} ${hits.length === 1 ? "hit" : "hits"} · ${multiplier}`;
         game.results.push(multiplier, won);

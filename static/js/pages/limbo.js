@@ -3,9 +3,10 @@
 
 import { h } from "../dom.js";
 import { instantGame } from "../games/instant.js";
-import { compareDecimal, parseDecimal } from "../money.js";
+import { compareDecimal, formatAmount, parseDecimal } from "../money.js";
 
 const MIN_TARGET = 101; // 1.01x in hundredths
+const MAX_TARGET = 100_000_000; // the server's default cap, 1,000,000x, in hundredths
 const ANIMATION_MS = 550;
 
 const hundredths = (value) => `${Math.floor(value / 100)}.${String(value % 100).padStart(2, "0")}`;
@@ -17,6 +18,14 @@ export function limboPage(el, app) {
   const targetInput = h("input", { class: "input", id: "limbo-target", inputMode: "decimal", "data-testid": "limbo-target" });
   const chanceInput = h("input", { class: "input", id: "limbo-chance", inputMode: "decimal" });
   const live = h("p", { class: "sr-only", "aria-live": "polite" });
+  const targetError = h("p", { class: "field-error", id: "limbo-target-error", "aria-live": "polite" });
+  targetInput.setAttribute("aria-describedby", targetError.id);
+  /** Say why the typed target is refused (it stays as typed); "" accepts it. */
+  const refuseTarget = (message) => {
+    targetError.textContent = message;
+    if (message) targetInput.setAttribute("aria-invalid", "true");
+    else targetInput.removeAttribute("aria-invalid");
+  };
 
   const render = () => {
     targetInput.value = hundredths(target);
@@ -25,10 +34,16 @@ export function limboPage(el, app) {
   };
   targetInput.addEventListener("change", () => {
     const parsed = parseDecimal(targetInput.value, 2);
+    if (parsed.minor > MAX_TARGET) {
+      refuseTarget(`The target is at most ${formatAmount(MAX_TARGET, 2)}×`);
+      return;
+    }
+    refuseTarget("");
     if (parsed.minor !== undefined) target = Math.max(MIN_TARGET, parsed.minor);
     render();
   });
   chanceInput.addEventListener("change", () => {
+    refuseTarget("");
     const chance = Number(chanceInput.value);
     if (chance > 0 && chance <= 99) target = Math.max(MIN_TARGET, Math.round(9900 / chance));
     render();
@@ -53,7 +68,7 @@ export function limboPage(el, app) {
   const stage = h("div", { class: "limbo-stage" },
     h("div", { class: "limbo-screen" }, display),
     h("div", { class: "dice-fields two" },
-      h("div", { class: "field" }, h("label", { for: "limbo-target" }, "Target multiplier"), h("div", { class: "input-wrap" }, targetInput, h("span", { class: "suffix" }, "×"))),
+      h("div", { class: "field" }, h("label", { for: "limbo-target" }, "Target multiplier"), h("div", { class: "input-wrap" }, targetInput, h("span", { class: "suffix" }, "×")), targetError),
       h("div", { class: "field" }, h("label", { for: "limbo-chance" }, "Win chance"), h("div", { class: "input-wrap" }, chanceInput, h("span", { class: "suffix" }, "%")))),
     live);
 
@@ -62,7 +77,7 @@ export function limboPage(el, app) {
     title: "Limbo",
     fields: [],
     stage,
-    params: () => ({ target: hundredths(target) }),
+    params: () => (targetError.textContent ? null : { target: hundredths(target) }),
     onResult(record) {
       const result = record.outcome.result;
       const won = compareDecimal(result, record.params.target) >= 0;

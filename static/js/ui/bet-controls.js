@@ -1,6 +1,7 @@
 // The left panel of every game: amount in currency units (1/2, 2x, max),
 // game fields, profit on win and the bet button (Space bets from anywhere
 // outside a form field). Amounts are parsed into exact integer minor units.
+// A bet pressed while reconnecting says at once that it waits for the connection.
 
 import { h } from "../dom.js";
 import { applyMultiplier, double, formatAmount, halve, parseDecimal } from "../money.js";
@@ -18,6 +19,7 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
   const fieldError = h("p", { class: "field-error", id: "bet-amount-error", "aria-live": "polite" });
   const profit = h("output", { class: "input readonly", id: "bet-profit", "data-testid": "profit" }, "—");
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "bet-error" });
+  const notice = h("p", { class: "form-note", "aria-live": "polite", "data-testid": "bet-notice" });
   const button = h("button", { class: "btn btn-bet", type: "button", "data-testid": "bet-button" }, label);
   const profitTitle = h("label", { for: "bet-profit" }, profitLabel);
   let busy = false;
@@ -72,12 +74,14 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     showProfit ? h("div", { class: "field" }, profitTitle, profit) : null,
     button,
     error,
+    notice,
     h("p", { class: "hint" }, h("kbd", {}, "Space"), " to bet"),
   );
 
   button.addEventListener("click", () => {
     if (busy || button.disabled) return;
     error.textContent = "";
+    if (store.get("status") !== "live") notice.textContent = "Reconnecting — your bet goes out once the connection is back";
     onBet();
   });
   const hotkey = (event) => {
@@ -88,9 +92,12 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
   };
   document.addEventListener("keydown", hotkey);
 
-  const unwatch = store.watch("currency", (code) => {
+  const unwatchCurrency = store.watch("currency", (code) => {
     coinSlot.replaceChildren(coin(code, 16));
     write(app.defaultBet(code));
+  });
+  const unwatchStatus = store.watch("status", (status) => {
+    if (status === "live") notice.textContent = "";
   });
 
   return {
@@ -136,7 +143,8 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     },
     destroy() {
       document.removeEventListener("keydown", hotkey);
-      unwatch();
+      unwatchCurrency();
+      unwatchStatus();
     },
   };
 }

@@ -1,8 +1,10 @@
-// "All bets" (the public bets.live feed) and "My bets" (op `bets`), as tabs.
+// "All bets" (the public bets.live feed) and "My bets" (op `bets`), as tabs;
+// a click on a bet opens its record.
 
 import { clock, h, replaceChildren } from "../dom.js";
 import { GAME_BY_ID } from "../games/catalog.js";
 import { formatMultiplier } from "../money.js";
+import { openBetDetails } from "./bet-details.js";
 import { coin } from "./coin.js";
 
 const TABS = [
@@ -23,7 +25,7 @@ export function betsTable(app) {
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Game"), h("th", { scope: "col", class: "hide-sm" }, "Player"),
       h("th", { scope: "col", class: "hide-sm" }, "Time"), h("th", { scope: "col", class: "num" }, "Bet"),
-      h("th", { scope: "col", class: "num" }, "Multiplier"), h("th", { scope: "col", class: "num" }, "Payout"))),
+      h("th", { scope: "col", class: "num" }, "Multiplier"), h("th", { scope: "col", class: "num" }, "Profit"))),
     body);
   const el = h("section", { class: "card bets-card", "aria-label": "Bets" },
     h("div", { class: "tabs", role: "tablist" }, tabs), h("div", { class: "table-scroll" }, table));
@@ -53,12 +55,16 @@ export function betsTable(app) {
 function row(app, bet, player) {
   const won = bet.payout > bet.amount;
   const game = GAME_BY_ID[bet.game];
-  const amount = (minor) => h("span", { class: "money" }, app.format(minor, bet.currency), coin(bet.currency, 14));
-  return h("tr", {},
-    h("td", {}, h("a", { href: `#/${bet.game}`, class: "game-link" }, game?.title ?? bet.game)),
+  const amount = (minor, options) => h("span", { class: "money" }, app.format(minor, bet.currency, options), coin(bet.currency, 14));
+  const open = () => openBetDetails(app, bet, player);
+  return h("tr", { class: "bet-row", onclick: open },
+    h("td", {}, h("button", { type: "button", class: "game-link", "aria-haspopup": "dialog", onclick: (event) => {
+      event.stopPropagation();
+      open();
+    } }, game?.title ?? bet.game)),
     h("td", { class: "hide-sm muted" }, player ?? "—"),
     h("td", { class: "hide-sm muted" }, clock(bet.time ?? bet.settled_at)),
     h("td", { class: "num" }, amount(bet.amount)),
     h("td", { class: `num ${won ? "win" : "muted"}` }, `${formatMultiplier(bet.multiplier)}×`),
-    h("td", { class: `num ${won ? "win" : "muted"}` }, amount(bet.payout)));
+    h("td", { class: `num ${won ? "win" : "muted"}` }, amount(bet.payout - bet.amount, { sign: true })));
 }

@@ -7,6 +7,7 @@ import { numberTween } from "./tween.js";
 
 const WALLET_ICON = ["M3 7h15a3 3 0 0 1 3 3v7a3 3 0 0 1-3 3H6a3 3 0 0 1-3-3z", "M3 7l12-4v4", "M16 14h.01"];
 const USER_ICON = ["M20 21a8 8 0 0 0-16 0", "M12 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z"];
+const LOGOUT_ICON = ["M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4", "M16 17l5-5-5-5", "M21 12H9"];
 const STATUS_WORDS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
 
 export function mountHeader(app) {
@@ -74,6 +75,7 @@ function signedIn(app, user) {
     h("span", { class: "user-chip", title: user.kind === "guest" ? "Guest account" : "Account" },
       icon(USER_ICON, { size: 16 }),
       h("span", { class: "user-name", "data-testid": "user-name" }, user.name)),
-    h("button", { class: "btn btn-ghost", type: "button", onclick: () => app.logout() }, "Log out"),
+    h("button", { class: "btn btn-ghost logout", type: "button", "aria-label": "Log out", onclick: () => app.logout() },
+      icon(LOGOUT_ICON, { size: 18 }), h("span", { class: "label" }, "Log out")),
   ];
 }

@@ -1,16 +1,32 @@
-// The left navigation: the lobby, each game the server offers, wallet and fairness.
+// The navigation: on wide screens the left sidebar (the lobby, each game the
+// server offers, wallet and fairness); on phones a bottom bar (lobby, games,
+// wallet, fairness) whose Games button opens the sidebar as a sheet above it.
 
 import { h, icon, replaceChildren } from "../dom.js";
-import { GAMES } from "../games/catalog.js";
+import { GAMES, GAME_BY_ID } from "../games/catalog.js";
 
 const HOME = ["M3 11l9-8 9 8", "M5 10v10h14V10"];
 const WALLET = ["M3 7h15a3 3 0 0 1 3 3v7a3 3 0 0 1-3 3H6a3 3 0 0 1-3-3z", "M3 7l12-4v4", "M16 14h.01"];
 const SHIELD = ["M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z", "M9 12l2 2 4-4"];
+const GRID = ["M4 4h6v6H4z", "M14 4h6v6h-6z", "M4 14h6v6H4z", "M14 14h6v6h-6z"];
+
+const link = (route, title, paths, extra = null) =>
+  h("a", { href: `#/${route}`, class: "nav-link", dataset: { route } }, icon(paths), h("span", {}, title), extra);
 
 export function mountSidebar(app) {
   const nav = document.getElementById("nav");
-  const link = (route, title, paths, extra = null) =>
-    h("a", { href: `#/${route}`, class: "nav-link", dataset: { route } }, icon(paths), h("span", {}, title), extra);
+  const shell = document.querySelector(".shell");
+  const games = h("button", {
+    type: "button", class: "nav-link", "aria-expanded": "false", "aria-controls": "nav",
+    onclick: () => openMenu(!shell.classList.contains("menu-open")),
+  }, icon(GRID), h("span", {}, "Games"));
+  const openMenu = (open) => {
+    shell.classList.toggle("menu-open", open);
+    games.setAttribute("aria-expanded", String(open));
+  };
+  replaceChildren(document.getElementById("tabbar"),
+    link("", "Lobby", HOME), games, link("wallet", "Wallet", WALLET), link("fairness", "Fairness", SHIELD));
+
   const render = () => {
     const offered = app.offeredGames();
     replaceChildren(nav,
@@ -25,11 +41,18 @@ export function mountSidebar(app) {
   };
   const highlight = () => {
     const route = app.router?.route ?? "";
-    for (const el of nav.querySelectorAll(".nav-link")) {
+    for (const el of shell.querySelectorAll("a.nav-link")) {
       if (el.dataset.route === route) el.setAttribute("aria-current", "page");
       else el.removeAttribute("aria-current");
     }
+    if (route in GAME_BY_ID) games.setAttribute("aria-current", "page");
+    else games.removeAttribute("aria-current");
   };
   app.store.watch("offered", render);
-  document.addEventListener("routechange", highlight);
+  document.addEventListener("routechange", () => {
+    openMenu(false);
+    highlight();
+  });
+  document.addEventListener("keydown", (event) => event.key === "Escape" && openMenu(false));
+  document.getElementById("view").addEventListener("click", () => openMenu(false)); // a tap beside the sheet
 }
