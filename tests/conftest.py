@@ -5,8 +5,6 @@ session starts its own redis-server and PostgreSQL on temporary directories.
 """
 
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,10 +12,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from server.embedded_postgres import EmbeddedPostgres
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
-from tests.servers import ServerProcess, private_redis
+from tests.servers import ServerProcess, private_postgres, private_redis
 
 
 @pytest.fixture(scope="session")
@@ -26,23 +23,16 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def database_url() -> AsyncIterator[str]:
     """A PostgreSQL of the test run's own, given to every server it starts (DATABASE_URL)."""
-    # Not below pytest's own temporary directory, which only its user can enter:
-    # under root, PostgreSQL runs as an unprivileged user.
-    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
-    directory.chmod(0o755)
-    embedded = EmbeddedPostgres(directory, fsync=False)
-    url = await embedded.start()
-    previous = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield url
-    if previous is None:
-        del os.environ["DATABASE_URL"]
-    else:
-        os.environ["DATABASE_URL"] = previous
-    await embedded.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    async with private_postgres() as postgres:
+        previous = os.environ.get("DATABASE_URL")
+        os.environ["DATABASE_URL"] = postgres.url
+        yield postgres.url
+        if previous is None:
+            del os.environ["DATABASE_URL"]
+        else:
+            os.environ["DATABASE_URL"] = previous
 
 
 @pytest.fixture(scope="session")

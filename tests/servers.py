@@ -2,15 +2,18 @@
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
+from server.embedded_postgres import EmbeddedPostgres
 from server.embedded_redis import EmbeddedRedis, free_port
 
 ADMIN_TOKEN = "test-admin-token"
@@ -25,6 +28,22 @@ async def private_redis(directory: Path) -> AsyncIterator[str]:
         yield url
     finally:
         await embedded.stop()
+
+
+@asynccontextmanager
+async def private_postgres() -> AsyncIterator[EmbeddedPostgres]:
+    """A PostgreSQL of the test's own (no fsync), started: its `url` is set. It lives in a
+    directory every user may search (pytest's own are its user's only): under root,
+    PostgreSQL runs as an unprivileged user."""
+    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
+    directory.chmod(0o755)
+    postgres = EmbeddedPostgres(directory, fsync=False)
+    await postgres.start()
+    try:
+        yield postgres
+    finally:
+        await postgres.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class ServerProcess:

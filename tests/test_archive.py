@@ -3,8 +3,6 @@
 import asyncio
 import json
 import secrets
-import shutil
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,11 @@ from server.crash.config import DEFAULT_SALT
 from server.crash.records import hundredths
 from server.db.archiver import GROUP, Rows
 from server.db.migrate import migrate, migration_files
-from server.embedded_postgres import EmbeddedPostgres
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ServerProcess, private_redis
+from tests.servers import ServerProcess, private_postgres, private_redis
 from tests.wsclient import WsClient, new_guest
 
 
@@ -198,11 +195,8 @@ async def test_records_of_a_consumer_that_died_mid_batch_are_archived_once(
 async def test_bets_go_on_while_postgresql_is_down_and_the_backlog_drains_after(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
 ) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
-    directory.chmod(0o755)
-    postgres = EmbeddedPostgres(directory, fsync=False)
-    database_url = await postgres.start()
-    async with private_redis(tmp_path / "redis") as url:
+    async with private_postgres() as postgres, private_redis(tmp_path / "redis") as url:
+        database_url = postgres.url
         redis = connect(url)
         process = await ServerProcess(log_dir, REDIS_URL=url, DATABASE_URL=database_url).start()
         try:
@@ -226,8 +220,6 @@ async def test_bets_go_on_while_postgresql_is_down_and_the_backlog_drains_after(
         finally:
             await process.stop()
             await redis.aclose()
-            await postgres.stop()
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 async def test_new_stakes_wait_while_the_journal_is_at_its_bound_and_nothing_is_lost(
@@ -236,11 +228,8 @@ async def test_new_stakes_wait_while_the_journal_is_at_its_bound_and_nothing_is_
     """PostgreSQL down, a tiny CROUPIER_JOURNAL_MAX: once the backlog reaches it, a bet
     is refused with UNAVAILABLE and moves nothing, while a game already open still
     cashes out; when PostgreSQL is back the backlog drains and bets go on."""
-    directory = Path(tempfile.mkdtemp(prefix="croupier-test-pg-"))
-    directory.chmod(0o755)
-    postgres = EmbeddedPostgres(directory, fsync=False)
-    database_url = await postgres.start()
-    async with private_redis(tmp_path / "redis") as url:
+    async with private_postgres() as postgres, private_redis(tmp_path / "redis") as url:
+        database_url = postgres.url
         redis = connect(url)
         process = await ServerProcess(
             log_dir, REDIS_URL=url, DATABASE_URL=database_url,
@@ -296,8 +285,6 @@ async def test_new_stakes_wait_while_the_journal_is_at_its_bound_and_nothing_is_
         finally:
             await process.stop()
             await redis.aclose()
-            await postgres.stop()
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 async def test_finished_crash_rounds_are_archived_with_their_totals(
