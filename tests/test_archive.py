@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+import os
 import secrets
+import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from server.crash.config import DEFAULT_SALT
 from server.crash.records import hundredths
 from server.db.archiver import GROUP, Rows
 from server.db.migrate import migrate, migration_files
+from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
@@ -354,3 +357,89 @@ async def test_accounts_are_archived_at_their_first_session(
         assert by_id[guest["id"]]["kind"] == "guest" and by_id[guest["id"]]["password_hash"] is None
     finally:
         await database.close()
+
+
+async def test_two_instances_archive_one_users_journal_together_without_doubles(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
+) -> None:
+    """Tabs of the same users on two instances: both archive the same slots (one consumer
+    each); every entry reaches PostgreSQL once, both sides posted once."""
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        instances = [
+            await ServerProcess(log_dir, REDIS_URL=url).start(),
+            await ServerProcess(log_dir, REDIS_URL=url).start(),
+        ]
+        database = await asyncpg.connect(database_url)
+        try:
+            players = [await new_guest(http, instances[0].base_url) for _ in range(3)]
+            tabs = [
+                await WsClient.open(instance.ws_url, token)
+                for token, _ in players
+                for instance in instances
+            ]
+            await asyncio.gather(*(play_a_bit_of_everything(tab) for tab in tabs[::2]))
+            await asyncio.gather(*(bet_dice(tab, 12) for tab in tabs[1::2]))
+            for tab in tabs:
+                await tab.close()
+            for _, user in players:
+                archived = await wait_archived(redis, database, user["id"])
+                postings = await database.fetch(
+                    "SELECT entry_id, count(*) AS n FROM postings WHERE user_id = $1"
+                    " GROUP BY entry_id",
+                    user["id"],
+                )
+                assert {row["entry_id"]: row["n"] for row in postings} == dict.fromkeys(archived, 2)
+        finally:
+            await database.close()
+            for instance in instances:
+                await instance.stop()
+            await redis.aclose()
+
+
+async def bet_dice(client: WsClient, count: int) -> None:
+    for _ in range(count):
+        await client.request(
+            "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+            params={"target": "50.50", "condition": "over"},
+        )  # fmt: skip
+
+
+async def test_a_backlog_survives_redis_restarting_on_its_aof(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """PostgreSQL down, a backlog in the journal, then Redis killed and restarted on its
+    AOF (fsync always): when PostgreSQL returns, the backlog reaches it whole."""
+    embedded = EmbeddedRedis(tmp_path / "redis", "always")
+    url = await embedded.start()
+    async with private_postgres() as postgres:
+        redis = connect(url)
+        process = await ServerProcess(
+            log_dir, REDIS_URL=url, DATABASE_URL=postgres.url, CROUPIER_ARCHIVE_FULL_PASS_S="0.5"
+        ).start()  # fmt: skip
+        try:
+            token, user = await new_guest(http, process.base_url)
+            client = await WsClient.open(process.ws_url, token)
+            await postgres.stop()
+            await bet_dice(client, 15)
+            await client.close()
+            backlog = await redis.xlen(UserKeys(user["id"]).journal)
+            assert backlog > 0
+            pid = running_redis_pid(embedded.pidfile)
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            await embedded.stop()  # reaps it
+            assert await embedded.start() == url
+            assert await redis.xlen(UserKeys(user["id"]).journal) == backlog, "on the AOF"
+            await postgres.start()
+            database = await asyncpg.connect(postgres.url)
+            try:
+                archived = await wait_archived(redis, database, user["id"], timeout=30)
+                version = await redis.hget(UserKeys(user["id"]).wallet, "version")
+                assert len(archived) == int(version)
+            finally:
+                await database.close()
+        finally:
+            await process.stop()
+            await redis.aclose()
+            await embedded.stop()
