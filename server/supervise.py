@@ -26,6 +26,9 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
+from redis.asyncio import Redis
+
+from server.logs import LogThrottle
 from server.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -131,3 +134,28 @@ class Supervisor:
     def _ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled():
             log.critical("the supervisor of loop %s died", self.name, exc_info=task.exception())
+
+
+async def leased_passes(
+    redis: Redis,
+    *,
+    lease_key: str,
+    holder: str,
+    interval_s: float,
+    run_pass: Callable[[], Awaitable[object]],
+    name: str,
+) -> None:
+    """Every `interval_s`, run `run_pass` if this instance takes the short lease
+    `lease_key` (as `holder`): one pass per deployment per interval, whoever runs it.
+    A failed pass is logged (one line per kind per interval) and the next interval
+    tries again."""
+    failures = LogThrottle(log)
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            if await redis.set(lease_key, holder, nx=True, px=int(interval_s * 900)):
+                await run_pass()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failures.failure(name, error)

@@ -31,6 +31,7 @@ from server.logs import LogThrottle
 from server.metrics import Metrics
 from server.redis_scripts import ScriptRunner
 from server.slots import SLOTS, slot_key
+from server.supervise import leased_passes
 from server.wallet import UserKeys
 from server.wallet.journal import BACKLOG_KEY, Journal
 from server.wallet.keys import JOURNAL
@@ -224,16 +225,11 @@ class Archiver:
 
     async def run_full_passes(self) -> None:
         """Every `archive_full_pass_s`, one instance of the deployment archives every slot."""
-        while True:
-            await asyncio.sleep(self._full_pass_s)
-            try:
-                lease_ms = int(self._full_pass_s * 900)
-                if await self._redis.set(FULL_PASS_LEASE_KEY, self._consumer, nx=True, px=lease_ms):
-                    await self.full_pass()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                _failures.failure("the archiver's full pass", error)
+        await leased_passes(
+            self._redis, lease_key=FULL_PASS_LEASE_KEY, holder=self._consumer,
+            interval_s=self._full_pass_s, run_pass=self.full_pass,
+            name="the archiver's full pass",
+        )  # fmt: skip
 
     async def full_pass(self) -> int:
         """Claim records of gone consumers and archive every slot; returns records archived."""

@@ -32,18 +32,17 @@ from server.bets.seeds import SeedPairs
 from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
-from server.logs import LogThrottle
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
 from server.slots import all_slot_keys
 from server.stepped.rules import StepRules, state_of
+from server.supervise import leased_passes
 from server.wallet import UserKeys
 from server.wallet.journal import Journal
 from server.wallet.keys import GAMES_DUE
 from server.wallet.scripts import script_source
 
 log = logging.getLogger(__name__)
-_failures = LogThrottle(log)
 
 _HERE = Path(__file__).parent
 CAS_ATTEMPTS = 20
@@ -341,16 +340,11 @@ class SteppedGames:
 
     async def run_expiry(self) -> None:
         """Every few seconds one instance of the deployment sweeps for overdue games."""
-        while True:
-            await asyncio.sleep(EXPIRY_SWEEP_INTERVAL_S)
-            try:
-                lease_ms = int(EXPIRY_SWEEP_INTERVAL_S * 900)
-                if await self._redis.set(SWEEP_LEASE_KEY, self._sweeper, nx=True, px=lease_ms):
-                    await self.expire_overdue()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                _failures.failure("game expiry sweep", error)
+        await leased_passes(
+            self._redis, lease_key=SWEEP_LEASE_KEY, holder=self._sweeper,
+            interval_s=EXPIRY_SWEEP_INTERVAL_S, run_pass=self.expire_overdue,
+            name="game expiry sweep",
+        )  # fmt: skip
 
 
 class _ConflictError(Exception):
