@@ -150,7 +150,10 @@ async def test_the_readme_example_runs_as_written(tmp_path: Path, log_dir: Path)
         await install_chain(redis, crafted_hashes(300, lambda _: SHORT_ROUND, seed=4))
         await redis.aclose()
         # The server's defaults except what the README sets (and short Crash rounds).
-        defaults: dict[str, str | None] = {"CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": None}
+        defaults: dict[str, str | None] = {
+            "CROUPIER_LOGIN_ATTEMPTS_PER_MINUTE": None,
+            "CROUPIER_MAX_SOCKETS_PER_ADDRESS": None,
+        }
         server = await ServerProcess(
             log_dir, REDIS_URL=url, CROUPIER_CRASH_BETTING_MS="600",
             CROUPIER_CRASH_CRASHED_MS="300", **{**defaults, **env},
