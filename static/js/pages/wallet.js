@@ -40,7 +40,7 @@ export function walletPage(el, app) {
         h("div", { class: "inline-field" }, h("label", { for: "tx-game" }, "Game"), filter)),
       h("div", { class: "table-scroll" }, h("table", { class: "table tx-table", "data-testid": "transactions" },
         h("thead", {}, h("tr", {}, ["Type", "Game", "Amount", "Balance after", "Time", "Status"].map((title, i) =>
-          h("th", { scope: "col", class: i === 2 || i === 3 ? "num" : i === 4 ? "hide-sm" : "" }, title)))),
+          h("th", { scope: "col", class: i === 2 ? "num" : i === 3 ? "num hide-sm" : i >= 4 ? "hide-sm" : "" }, title)))),
         body)),
       h("div", { class: "card-foot" }, more)));
 
@@ -53,9 +53,9 @@ export function walletPage(el, app) {
     h("td", {}, tx.game ? GAME_BY_ID[tx.game]?.title ?? tx.game : h("span", { class: "muted" }, tx.ref || "—")),
     h("td", { class: `num ${tx.amount > 0 ? "win" : ""}` }, h("span", { class: "money" },
       formatIn(tx.amount, tx.currency, { sign: true }), coin(tx.currency, 14))),
-    h("td", { class: "num" }, formatIn(tx.balance_after, tx.currency)),
+    h("td", { class: "num hide-sm" }, formatIn(tx.balance_after, tx.currency)),
     h("td", { class: "hide-sm muted" }, dateTime(tx.created_at)),
-    h("td", {}, h("span", { class: `status status-${tx.status}` }, tx.status.replace("_", " "))));
+    h("td", { class: "hide-sm" }, h("span", { class: `status status-${tx.status}` }, tx.status.replace("_", " "))));
   const formatIn = (minor, currency, options) => app.format(minor, currency, options);
 
   async function load() {
