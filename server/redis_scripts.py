@@ -32,7 +32,7 @@ DEFAULT_MAX_IN_FLIGHT = 16_384
 Arg = str | int
 
 
-class _Pipe(asyncio.Protocol):
+class Pipe(asyncio.Protocol):
     """One Redis connection: commands written once per loop iteration, replies
     matched to their callers in order."""
 
@@ -95,6 +95,12 @@ class _Pipe(asyncio.Protocol):
         self._waiting.append(future)
         return future
 
+    async def send_when_room(self, command: tuple[Arg, ...]) -> Any:
+        """`send` once fewer than `max_in_flight` calls wait; returns the reply."""
+        while self.full:
+            await self.room()
+        return await self.send(command)
+
     def _flush(self) -> None:
         if self._transport is not None and self._out:
             self._transport.write(b"".join(self._out))
@@ -105,6 +111,22 @@ class _Pipe(asyncio.Protocol):
             self._transport.close()
 
 
+async def open_pipe(address: RedisAddress, max_in_flight: int) -> Pipe:
+    """A pipelined connection to `address`, authenticated and on its database."""
+    loop = asyncio.get_running_loop()
+    pipe = await address.open(lambda: Pipe(loop, max_in_flight))
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            if address.auth:
+                await pipe.send(address.auth)
+            if address.db:
+                await pipe.send(("SELECT", address.db))
+    except BaseException:
+        pipe.close()
+        raise
+    return pipe
+
+
 class ScriptRunner:
     """Runs commands (mostly EVALSHA) on one auto-pipelined Redis connection,
     opened on first use and again after it drops.
@@ -112,13 +134,14 @@ class ScriptRunner:
     At most `max_in_flight` calls wait for replies at once; more callers wait
     here until half of those are answered, so a burst costs bounded memory in
     this process and in Redis.
-    Standalone Redis only: a Redis Cluster needs a connection per node.
+    Standalone Redis; `server.redis_cluster_scripts.ClusterScriptRunner` is
+    the same on a Redis Cluster, with one such connection per primary.
     """
 
     def __init__(self, url: str, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
         self._address = RedisAddress(url)
         self._max_in_flight = max_in_flight
-        self._pipe: _Pipe | None = None
+        self._pipe: Pipe | None = None
         self._connecting = asyncio.Lock()
 
     def script(self, source: str) -> "Script":
@@ -144,28 +167,13 @@ class ScriptRunner:
         pipe = self._pipe
         if pipe is None or not pipe.is_open:
             pipe = await self._connect()
-        while pipe.full:
-            await pipe.room()
-        return await pipe.send(command)
+        return await pipe.send_when_room(command)
 
-    async def _connect(self) -> _Pipe:
+    async def _connect(self) -> Pipe:
         async with self._connecting:
-            if self._pipe is not None and self._pipe.is_open:
-                return self._pipe
-            loop = asyncio.get_running_loop()
-            address = self._address
-            pipe = await address.open(lambda: _Pipe(loop, self._max_in_flight))
-            try:
-                async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    if address.auth:
-                        await pipe.send(address.auth)
-                    if address.db:
-                        await pipe.send(("SELECT", address.db))
-            except BaseException:
-                pipe.close()
-                raise
-            self._pipe = pipe
-            return pipe
+            if self._pipe is None or not self._pipe.is_open:
+                self._pipe = await open_pipe(self._address, self._max_in_flight)
+            return self._pipe
 
     async def aclose(self) -> None:
         """Close the connection; calls still in flight fail with ConnectionError."""

@@ -17,6 +17,7 @@ from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
 from server.redis_client import connect
+from server.redis_cluster_scripts import script_runner
 from server.redis_scripts import ScriptRunner
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
@@ -50,7 +51,7 @@ class Services:
         plain commands, a script runner for the Lua scripts and the hub's pub/sub
         connection) and the PostgreSQL pool `database`."""
         redis = connect(redis_url, settings.redis_pool_size)
-        runner = ScriptRunner(redis_url)
+        runner = script_runner(redis_url)
         scripts = WalletScripts.register(runner)
         journal = Journal(redis, settings.journal_max)
         wallet = Wallet(
