@@ -38,7 +38,7 @@ if ARGV[6] == '' then
   else
     redis.call('ZADD', KEYS[9], ARGV[11], ARGV[12])
   end
-  redis.call('PUBLISH', ARGV[10], ARGV[8])
+  publish_user(ARGV[10], ARGV[8])
   return {'ok', next_version}
 end
 
@@ -54,7 +54,7 @@ redis.call('ZADD', KEYS[7], 0, game .. ':' .. id, 0, '*:' .. id)
 redis.call('HDEL', KEYS[5], game, version_field)
 close_bet(KEYS[8], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[9], ARGV[12])
-redis.call('PUBLISH', ARGV[10], ARGV[8])
+publish_user(ARGV[10], ARGV[8])
 journal_flush()
 idem_store(KEYS[4], 'game-settle|' .. ARGV[3] .. '|' .. ARGV[6], result, ARGV[9])
 return {'ok', result}
