@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.embedded_redis import free_port
+from server.slots import key_slot
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 REDIS_CLI = Path("/usr/bin/redis-cli")
@@ -140,17 +141,53 @@ class Cluster:
 
     def primary_of(self, key: str) -> ClusterNode:
         """The node serving `key`'s slot now."""
-        slot = int(self.live_nodes()[0].cli("cluster", "keyslot", key))
+        return self.primary_of_slot(key_slot(key))
+
+    def primary_of_slot(self, slot: int) -> ClusterNode:
+        """The node serving `slot` now."""
+        for node, spans in self._shards():
+            if any(low <= slot <= high for low, high in spans):
+                return node
+        raise LookupError(f"no primary serves slot {slot}")
+
+    def primaries(self) -> list[ClusterNode]:
+        """The live nodes serving slots now."""
+        return [node for node, spans in self._shards() if spans]
+
+    def _shards(self) -> list[tuple[ClusterNode, list[tuple[int, int]]]]:
+        """Each live primary with its slot ranges, as CLUSTER NODES says."""
+        shards = []
         for line in self.live_nodes()[0].cli("cluster", "nodes").splitlines():
             fields = line.split()
             if "master" not in fields[2] or "fail" in fields[2]:
                 continue
+            port = int(fields[1].split(":")[1].split("@")[0])
+            spans = []
             for span in fields[8:]:
                 low, _, high = span.partition("-")
-                if low.isdigit() and int(low) <= slot <= int(high or low):
-                    port = int(fields[1].split(":")[1].split("@")[0])
-                    return next(node for node in self.nodes if node.port == port)
-        raise LookupError(f"no primary serves slot {slot}")
+                if low.isdigit():
+                    spans.append((int(low), int(high or low)))
+            shards.append((next(node for node in self.nodes if node.port == port), spans))
+        return shards
+
+    def move_slot(self, slot: int, target: ClusterNode, finish: bool = True) -> None:
+        """Migrate `slot` and its keys to `target` (CLUSTER SETSLOT, MIGRATE). Unfinished,
+        the slot stays migrating: its keys answer ASK from the old owner."""
+        source = self.primary_of_slot(slot)
+        source_id = source.cli("cluster", "myid").strip()
+        target_id = target.cli("cluster", "myid").strip()
+        target.cli("cluster", "setslot", str(slot), "importing", source_id)
+        source.cli("cluster", "setslot", str(slot), "migrating", target_id)
+        while keys := source.cli("cluster", "getkeysinslot", str(slot), "100").split():
+            source.cli("migrate", "127.0.0.1", str(target.port), "", "0", "5000", "keys", *keys)
+        if finish:
+            self.finish_move(slot, target)
+
+    def finish_move(self, slot: int, target: ClusterNode) -> None:
+        """Give `slot` to `target` on every primary."""
+        target_id = target.cli("cluster", "myid").strip()
+        for node in self.primaries():
+            node.cli("cluster", "setslot", str(slot), "node", target_id)
 
     def stop(self) -> None:
         for node in self.nodes:

@@ -16,13 +16,27 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 async def test_500_parallel_moves_across_two_instances_are_exact(
     server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
 ) -> None:
+    await parallel_moves_are_exact((server, server_b), http, redis, 500)
+
+
+async def parallel_moves_are_exact(
+    instances: tuple[ServerProcess, ServerProcess],
+    http: httpx.AsyncClient,
+    redis: Redis,
+    count: int,
+) -> None:
+    """`count` credits and debits of one user sent at once to both instances, whose
+    four tabs (two per instance) see every balance version; a replay changes nothing."""
+    server, server_b = instances
     token, user = await new_guest(http, server.base_url)
     tabs = [
         await WsClient.open(instance.ws_url, token)
         for instance in (server, server_b, server, server_b)
     ]
     rng = random.Random(7)
-    moves = [("credit" if rng.random() < 0.4 else "debit", rng.randint(1, 900)) for _ in range(500)]
+    moves = [
+        ("credit" if rng.random() < 0.4 else "debit", rng.randint(1, 900)) for _ in range(count)
+    ]
 
     async def move(i: int, kind: str, amount: int) -> tuple[str, int, bool]:
         instance = (server, server_b)[i % 2]
