@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     workers: Annotated[int, Field(ge=0, le=256)] = 0
     """Server processes on the port; 0: one per core (`croupier --workers N` overrides)."""
     redis_pool_size: Annotated[int, Field(ge=2, le=10_000)] = 64
+    redis_replica_acks: Annotated[int, Field(ge=0, le=100)] = 0
+    """Replicas that must have a script's writes (WAIT) before its reply goes out; 0: none."""
+    redis_replica_ack_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = 500
+    """How long a script waits for them; past it, its outcome is unknown (the caller retries)."""
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CROUPIER_DATABASE_URL")
     )

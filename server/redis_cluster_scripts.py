@@ -34,7 +34,14 @@ from server.redis_cluster import (
     seed_urls,
     user_info,
 )
-from server.redis_scripts import DEFAULT_MAX_IN_FLIGHT, Arg, Pipe, Script, ScriptRunner, open_pipe
+from server.redis_scripts import (
+    Arg,
+    Pipe,
+    ReplicaAcks,
+    Script,
+    ScriptRunner,
+    open_pipe,
+)
 
 USER_PUBLISH = "local USER_PUBLISH = 'PUBLISH'"
 """The line of server/wallet/_ledger.lua naming the command that publishes a user's events."""
@@ -49,11 +56,11 @@ _RETRY_LATER = ("TRYAGAIN", "CLUSTERDOWN")
 class ClusterScriptRunner(ScriptRunner):
     """A ScriptRunner on a Redis Cluster named by a `redis+cluster://` URL."""
 
-    def __init__(self, url: str, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
-        # No single address: the parent's connection state is replaced by one per node.
+    def __init__(self, url: str, **options: Any) -> None:
+        """`options` as for ScriptRunner (`max_in_flight`, `acks`), per primary."""
+        super().__init__(url, **options)  # its one connection stays unused
         self._seeds = seed_urls(url)
         self._auth = user_info(url)
-        self._max_in_flight = max_in_flight
         self._pipes: dict[str, Pipe] = {}
         self._node_locks: dict[str, asyncio.Lock] = {}
         self._slots: SlotMap | None = None
@@ -90,7 +97,7 @@ class ClusterScriptRunner(ScriptRunner):
                     return await pipe.send_when_room(command)
                 asked = None
                 asking = pipe.send(("ASKING",))  # sent together, in this order
-                reply = pipe.send(command)
+                reply = pipe.submit(command)
                 await asking
                 return await reply
             except ResponseError as error:
@@ -135,7 +142,9 @@ class ClusterScriptRunner(ScriptRunner):
         async with self._node_locks.setdefault(url, asyncio.Lock()):
             pipe = self._pipes.get(url)
             if pipe is None or not pipe.is_open:
-                pipe = self._pipes[url] = await open_pipe(RedisAddress(url), self._max_in_flight)
+                pipe = self._pipes[url] = await open_pipe(
+                    RedisAddress(url), self._max_in_flight, self._acks
+                )
             return pipe
 
     async def aclose(self) -> None:
@@ -146,6 +155,8 @@ class ClusterScriptRunner(ScriptRunner):
         self._slots = None
 
 
-def script_runner(url: str) -> ScriptRunner:
+def script_runner(url: str, acks: ReplicaAcks | None = None) -> ScriptRunner:
     """The script runner for `url`: a cluster's for a `redis+cluster://` URL."""
-    return ClusterScriptRunner(url) if is_cluster_url(url) else ScriptRunner(url)
+    if is_cluster_url(url):
+        return ClusterScriptRunner(url, acks=acks)
+    return ScriptRunner(url, acks=acks)

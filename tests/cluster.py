@@ -129,12 +129,31 @@ class Cluster:
         self.wait_ok()
 
     def wait_ok(self) -> None:
-        """Wait until every live node says `cluster_state:ok`."""
+        """Wait until every live node says `cluster_state:ok` and every replica is in sync."""
         for node in self.live_nodes():
             _wait_for(
                 lambda node=node: "cluster_state:ok" in node.cli("cluster", "info"),
                 f"cluster state of {node.address} is not ok",
             )
+            _wait_for(
+                lambda node=node: (
+                    "role:master" in (info := node.cli("info", "replication"))
+                    or "master_link_status:up" in info
+                ),
+                f"replica {node.address} is not in sync",
+            )
+
+    def fail_over(self, primary: ClusterNode) -> None:
+        """Kill -9 `primary`, wait until its replica serves its slots, then start it
+        again: it rejoins as that replica's replica."""
+        primary.kill()
+        _wait_for(
+            lambda: primary not in self.primaries() and len(self.primaries()) == PRIMARIES,
+            f"no replica took over from {primary.address}",
+        )
+        primary.start()
+        _wait_for(lambda: _answers(primary), f"node {primary.address} did not restart")
+        self.wait_ok()
 
     def live_nodes(self) -> list[ClusterNode]:
         return [n for n in self.nodes if n.process is not None and n.process.poll() is None]

@@ -1,6 +1,7 @@
 """The server on a Redis Cluster of 3 primaries and 3 replicas (Redis 7)."""
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,12 +10,14 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 import server
 from server.audit import audit_all, audit_user
 from server.realtime.subscriber import ClusterSubscriber
 from server.redis_client import connect
 from server.redis_cluster_scripts import USER_PUBLISH, ClusterScriptRunner
+from server.redis_scripts import ReplicaAcks
 from server.slots import key_slot
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.cluster import Cluster, cluster_unavailable, running_cluster
@@ -315,3 +318,94 @@ async def test_signing_out_closes_the_tabs_on_every_instance(
     for tab in tabs:
         async with asyncio.timeout(10):
             await tab.connection.wait_closed()
+
+
+async def test_a_write_too_few_replicas_acknowledged_is_an_unknown_outcome(
+    cluster: Cluster, cluster_redis: Redis
+) -> None:
+    """Every primary has one replica: a WAIT for two times out, the script has run."""
+    runners = [
+        ClusterScriptRunner(cluster.url, acks=ReplicaAcks(replicas, 50)) for replicas in (2, 1)
+    ]
+    too_many, enough = (
+        Wallet(cluster_redis, WalletScripts.register(runner), idempotency_ttl_s=86_400)
+        for runner in runners
+    )
+    user = secrets.token_hex(8)
+    try:
+        for _ in range(2):  # the retry with the same key replays: still unconfirmed
+            with pytest.raises(RedisConnectionError, match="outcome unknown"):
+                await too_many.credit(user, 5, "PLAY", key="once", kind="deposit")
+        move = await enough.credit(user, 5, "PLAY", key="once", kind="deposit")
+        assert move.replayed and move.balance == 5
+        assert (await enough.balances(user)).balances == {"PLAY": 5}
+    finally:
+        for runner in runners:
+            await runner.aclose()
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of the test's own, for tests that kill its nodes."""
+    with running_cluster(tmp_path / "cluster") as running:
+        yield running
+
+
+async def bet_until_acknowledged(tab: WsClient, key: str) -> dict[str, Any]:
+    """Place a dice bet, retrying with the same key while the outcome is unknown."""
+    while True:
+        reply = await tab.call(
+            "bet", game="dice", amount=100, currency="PLAY", key=key,
+            params={"target": 50.5, "condition": "over"},
+        )  # fmt: skip
+        if reply["ok"]:
+            return dict(reply["data"])
+        assert reply["error"]["code"] in ("INTERNAL", "UNAVAILABLE"), reply
+        await asyncio.sleep(0.05)
+
+
+async def test_a_primary_killed_under_bets_fails_over_and_no_acknowledged_bet_is_lost(
+    own_cluster: Cluster, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    server = ServerProcess(log_dir, REDIS_URL=own_cluster.url, CROUPIER_REDIS_REPLICA_ACKS="1")
+    await server.start()
+    guests = await guests_on_each_primary(own_cluster, http, server.base_url)
+    tabs = [await WsClient.open(server.ws_url, token) for token, _ in guests]
+    victim = own_cluster.primary_of(UserKeys(guests[0][1]["id"]).wallet)
+    halfway = asyncio.Event()
+    per_user = 40
+
+    async def play(n: int, tab: WsClient) -> list[dict[str, Any]]:
+        placed = []
+        for i in range(per_user):
+            placed.append(await bet_until_acknowledged(tab, f"fo-{n}-{i}"))
+            if n == 0 and i == per_user // 4:
+                halfway.set()
+        return placed
+
+    try:
+        async with asyncio.timeout(120):
+            playing = asyncio.gather(*(play(n, tab) for n, tab in enumerate(tabs)))
+            await halfway.wait()
+            # Kill -9 with bets in flight; until the killed node is back as the new
+            # primary's replica, that primary's writes cannot be acknowledged.
+            await asyncio.to_thread(own_cluster.fail_over, victim)
+            placed = await playing
+        assert victim not in own_cluster.primaries()
+        redis = connect(own_cluster.url)
+        try:
+            for (_, user), tab, bets in zip(guests, tabs, placed, strict=True):
+                audit = await audit_user(redis, user["id"])
+                assert audit.ok and not audit.open_bets, audit.problems
+                ledger = await redis.hgetall(UserKeys(user["id"]).ledger)
+                kinds = [json.loads(entry)["type"] for entry in ledger.values()]
+                assert kinds.count("bet") == per_user  # each acknowledged bet, once
+                assert len({bet["id"] for bet in bets}) == per_user
+                # The server followed the failover: this tab still gets every event.
+                assert await tab.wait_balance_version("PLAY", audit.version) == audit.stored["PLAY"]
+        finally:
+            await redis.aclose()
+    finally:
+        for tab in tabs:
+            await tab.close()
+        await server.stop()
