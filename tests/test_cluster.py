@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
@@ -14,11 +15,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import server
 from server.audit import audit_all, audit_user
+from server.db.archiver import journal_key
 from server.realtime.subscriber import ClusterSubscriber
 from server.redis_client import connect
 from server.redis_cluster_scripts import USER_PUBLISH, ClusterScriptRunner
 from server.redis_scripts import ReplicaAcks
-from server.slots import key_slot
+from server.slots import SLOTS, key_slot
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.cluster import Cluster, cluster_unavailable, running_cluster
 from tests.servers import ADMIN_TOKEN, ServerProcess
@@ -409,3 +411,73 @@ async def test_a_primary_killed_under_bets_fails_over_and_no_acknowledged_bet_is
         for tab in tabs:
             await tab.close()
         await server.stop()
+
+
+async def test_a_busy_users_slot_migrates_while_it_bets(
+    cluster: Cluster,
+    cluster_server: ServerProcess,
+    http: httpx.AsyncClient,
+    cluster_redis: Redis,
+) -> None:
+    token, user = await new_guest(http, cluster_server.base_url)
+    keys = UserKeys(user["id"])
+    tab = await WsClient.open(cluster_server.ws_url, token)
+    started = asyncio.Event()
+    count = 60
+
+    async def play() -> None:
+        for i in range(count):
+            await bet_until_acknowledged(tab, f"busy-{i}")
+            if i == 10:
+                started.set()
+
+    try:
+        async with asyncio.timeout(60):
+            playing = asyncio.create_task(play())
+            await started.wait()
+            home = cluster.primary_of(keys.wallet)
+            target = next(node for node in cluster.primaries() if node is not home)
+            await asyncio.to_thread(cluster.move_slot, key_slot(keys.wallet), target)
+            await playing
+        assert cluster.primary_of(keys.wallet) is target
+        audit = await audit_user(cluster_redis, user["id"])
+        assert audit.ok and not audit.open_bets, audit.problems
+        ledger = await cluster_redis.hgetall(keys.ledger)
+        assert [json.loads(entry)["type"] for entry in ledger.values()].count("bet") == count
+        assert await tab.wait_balance_version("PLAY", audit.version) == audit.stored["PLAY"]
+    finally:
+        await tab.close()
+
+
+async def test_the_archiver_empties_the_journal_of_every_slot(
+    cluster: Cluster,
+    cluster_server: ServerProcess,
+    http: httpx.AsyncClient,
+    cluster_runner: ClusterScriptRunner,
+    database_url: str,
+) -> None:
+    base_url = cluster_server.base_url
+
+    async def waiting() -> int:
+        lengths = await asyncio.gather(
+            *(cluster_runner.execute("XLEN", journal_key(slot)) for slot in range(SLOTS))
+        )
+        return sum(lengths)
+
+    users = [user["id"] for _, user in await guests_on_each_primary(cluster, http, base_url)]
+    for user in users:
+        body = {"user": user, "amount": 5, "currency": "PLAY", "key": "journaled"}
+        response = await http.post(f"{base_url}/api/admin/credit", json=body, headers=ADMIN)
+        assert response.status_code == 200
+    async with asyncio.timeout(30):  # read on each primary, written to PostgreSQL, deleted
+        while await waiting():
+            await asyncio.sleep(0.1)
+    database = await asyncpg.connect(database_url)
+    try:
+        archived = await database.fetchval(
+            "SELECT count(*) FROM ledger_entries WHERE user_id = ANY($1)",
+            users,
+        )
+    finally:
+        await database.close()
+    assert archived == 2 * len(users)  # each one's signup and this credit
