@@ -13,15 +13,17 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from server.embedded_redis import free_port
-from server.slots import key_slot
+from server.slots import SLOTS, key_slot
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 REDIS_CLI = Path("/usr/bin/redis-cli")
 PRIMARIES = 3
+"""Primaries of a test cluster, each with one replica."""
 _READY_TIMEOUT_S = 30.0
 
 
@@ -44,6 +46,7 @@ class ClusterNode:
 
     port: int
     directory: Path
+    bus_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -57,7 +60,7 @@ class ClusterNode:
             [
                 str(REDIS_SERVER),
                 "--port", str(self.port),
-                "--cluster-port", str(free_port()),
+                "--cluster-port", str(self.bus_port),
                 "--bind", "127.0.0.1",
                 "--dir", str(self.directory),
                 "--cluster-enabled", "yes",
@@ -114,7 +117,36 @@ class Cluster:
         for node in self.nodes:
             node.start()
         for node in self.nodes:
-            _wait_for(lambda node=node: _answers(node), f"node {node.address} did not start")
+            _wait_for(partial(_answers, node), f"node {node.address} did not start")
+        if self.primary_count < 3:
+            self._create_by_hand()
+        else:
+            self._create()
+        self.wait_ok()
+
+    @property
+    def primary_count(self) -> int:
+        return len(self.nodes) // 2
+
+    def _create_by_hand(self) -> None:
+        """Fewer than 3 primaries, which `redis-cli --cluster create` refuses: slots
+        split by CLUSTER ADDSLOTSRANGE, then each replica follows its primary."""
+        primaries, replicas = self.nodes[: self.primary_count], self.nodes[self.primary_count :]
+        bounds = [SLOTS * i // len(primaries) for i in range(len(primaries) + 1)]
+        for node, low, high in zip(primaries, bounds, bounds[1:], strict=False):
+            node.cli("cluster", "addslotsrange", str(low), str(high - 1))
+        for node in self.nodes[1:]:
+            first = self.nodes[0]
+            node.cli("cluster", "meet", "127.0.0.1", str(first.port), str(first.bus_port))
+        for replica, primary in zip(replicas, primaries, strict=True):
+            primary_id = primary.cli("cluster", "myid").strip()
+            _wait_for(
+                partial(_knows, replica, primary_id),
+                f"{replica.address} does not know its primary yet",
+            )
+            replica.cli("cluster", "replicate", primary_id)
+
+    def _create(self) -> None:
         subprocess.run(
             [
                 str(REDIS_CLI), "--cluster", "create",
@@ -126,29 +158,19 @@ class Cluster:
             timeout=60,
             check=True,
         )  # fmt: skip
-        self.wait_ok()
 
     def wait_ok(self) -> None:
         """Wait until every live node says `cluster_state:ok` and every replica is in sync."""
         for node in self.live_nodes():
-            _wait_for(
-                lambda node=node: "cluster_state:ok" in node.cli("cluster", "info"),
-                f"cluster state of {node.address} is not ok",
-            )
-            _wait_for(
-                lambda node=node: (
-                    "role:master" in (info := node.cli("info", "replication"))
-                    or "master_link_status:up" in info
-                ),
-                f"replica {node.address} is not in sync",
-            )
+            _wait_for(partial(_state_ok, node), f"cluster state of {node.address} is not ok")
+            _wait_for(partial(_in_sync, node), f"replica {node.address} is not in sync")
 
     def fail_over(self, primary: ClusterNode) -> None:
         """Kill -9 `primary`, wait until its replica serves its slots, then start it
         again: it rejoins as that replica's replica."""
         primary.kill()
         _wait_for(
-            lambda: primary not in self.primaries() and len(self.primaries()) == PRIMARIES,
+            lambda: primary not in self.primaries() and len(self.primaries()) == self.primary_count,
             f"no replica took over from {primary.address}",
         )
         primary.start()
@@ -222,6 +244,20 @@ def _answers(node: ClusterNode) -> bool:
         return False
 
 
+def _knows(node: ClusterNode, node_id: str) -> bool:
+    return node_id in node.cli("cluster", "nodes")
+
+
+def _state_ok(node: ClusterNode) -> bool:
+    return "cluster_state:ok" in node.cli("cluster", "info")
+
+
+def _in_sync(node: ClusterNode) -> bool:
+    """A primary, or a replica whose link to its primary is up."""
+    info = node.cli("info", "replication")
+    return "role:master" in info or "master_link_status:up" in info
+
+
 def _wait_for(condition: Callable[[], bool], failure: str) -> None:
     deadline = time.monotonic() + _READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -232,9 +268,9 @@ def _wait_for(condition: Callable[[], bool], failure: str) -> None:
 
 
 @contextmanager
-def running_cluster(directory: Path) -> Iterator[Cluster]:
+def running_cluster(directory: Path, primaries: int = PRIMARIES) -> Iterator[Cluster]:
     """A started cluster in `directory`, stopped and removed afterwards."""
-    cluster = Cluster(directory)
+    cluster = Cluster(directory, primaries)
     try:
         cluster.start()
         yield cluster
