@@ -2,7 +2,10 @@
 
 import asyncio
 import json
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -481,3 +484,23 @@ async def test_the_archiver_empties_the_journal_of_every_slot(
     finally:
         await database.close()
     assert archived == 2 * len(users)  # each one's signup and this credit
+
+
+async def test_croupier_audit_reads_every_primary(
+    cluster: Cluster, cluster_server: ServerProcess, http: httpx.AsyncClient, database_url: str
+) -> None:
+    guests = await guests_on_each_primary(cluster, http, cluster_server.base_url)
+    env = {**os.environ, "REDIS_CLUSTER_NODES": cluster.nodes_setting, "DATABASE_URL": database_url}
+    env.pop("REDIS_URL", None)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "server", "audit", "--json", "--batch", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] and report["mismatched_users"] == 0
+    assert report["users"] >= len(guests)
