@@ -269,9 +269,10 @@ async def test_bets_of_users_on_every_primary_and_a_mines_game_audit_exact(
             "mines.start", amount=1_000, currency="PLAY", mines=3, key="mines-1"
         )
         assert started["state"]["state"] == "active"
-        await mines.request("mines.reveal", tile=0)  # a mine or not: either way it plays
-        if (await mines.request("mines.active")).get("state"):
-            await mines.call("mines.cashout")
+        revealed = await mines.request("mines.reveal", tile=0)
+        if revealed["state"]["state"] == "active":  # not a mine: take the win
+            cashed = await mines.request("mines.cashout")
+            assert cashed["state"]["state"] == "cashed"
         for token_user, pair in zip(guests, range(0, len(tabs), 2), strict=True):
             audit = await audit_user(cluster_redis, token_user[1]["id"])
             assert audit.ok and not audit.open_bets, audit.problems
