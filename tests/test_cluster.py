@@ -27,7 +27,7 @@ from server.slots import SLOTS, key_slot
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.cluster import Cluster, cluster_unavailable, running_cluster
 from tests.servers import ADMIN_TOKEN, ServerProcess
-from tests.test_multi_instance import parallel_moves_are_exact
+from tests.test_multi_instance import parallel_moves_are_exact, tab_resyncs_after
 from tests.wsclient import WsClient, new_guest
 
 pytestmark = pytest.mark.skipif(
@@ -505,3 +505,13 @@ async def test_croupier_audit_reads_every_primary(
     report = json.loads(done.stdout)
     assert report["ok"] and report["mismatched_users"] == 0
     assert report["users"] >= len(guests)
+
+
+async def test_tabs_resync_after_a_shard_pubsub_connection_drops(
+    cluster: Cluster, cluster_server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    async def kill_on_the_users_primary(user_id: str) -> int:
+        home = cluster.primary_of(UserKeys(user_id).events)
+        return int(await asyncio.to_thread(home.cli, "client", "kill", "type", "pubsub"))
+
+    await tab_resyncs_after(cluster_server, http, kill_on_the_users_primary)

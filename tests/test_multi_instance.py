@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import httpx
 from redis.asyncio import Redis
@@ -102,11 +103,22 @@ async def test_events_reach_only_their_user(
 async def test_tabs_resync_after_the_pubsub_connection_drops(
     server: ServerProcess, http: httpx.AsyncClient, redis: Redis
 ) -> None:
+    async def kill_pubsub(_: str) -> int:
+        killed: int = await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        return killed
+
+    await tab_resyncs_after(server, http, kill_pubsub)
+
+
+async def tab_resyncs_after(
+    server: ServerProcess, http: httpx.AsyncClient, kill: Callable[[str], Awaitable[int]]
+) -> None:
+    """`kill(user id)` drops pub/sub connections (returns how many); the user's tab
+    still sees the balance of each credit after it."""
     token, user = await new_guest(http, server.base_url)
     tab = await WsClient.open(server.ws_url, token)
     try:
-        killed = await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-        assert killed >= 1
+        assert await kill(user["id"]) >= 1
         body = {"user": user["id"], "amount": 11, "currency": "PLAY", "key": "after-drop"}
         await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
         # Either the event itself (after resubscribing) or the resync snapshot arrives.
