@@ -5,7 +5,6 @@ Redis Cluster (and sharded pub/sub) needs Redis 7: the tests use Debian's
 rest of the suite may run.
 """
 
-import asyncio
 import re
 import shutil
 import signal
@@ -277,8 +276,3 @@ def running_cluster(directory: Path, primaries: int = PRIMARIES) -> Iterator[Clu
     finally:
         cluster.stop()
         shutil.rmtree(directory, ignore_errors=True)
-
-
-async def wait_ok(cluster: Cluster) -> None:
-    """`Cluster.wait_ok` off the event loop."""
-    await asyncio.to_thread(cluster.wait_ok)
