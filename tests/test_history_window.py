@@ -13,7 +13,7 @@ from server.audit import audit_all, audit_user
 from server.redis_client import connect
 from server.upgrade import HISTORY_DONE_KEY
 from server.wallet import UserKeys
-from tests.servers import ServerProcess, private_redis
+from tests.servers import ServerProcess, private_database, private_redis
 from tests.wsclient import WsClient, new_guest
 
 WINDOW = 5
@@ -34,12 +34,15 @@ async def pages(client: WsClient, op: str, limit: int) -> list[dict[str, Any]]:
 async def test_old_history_leaves_redis_and_is_still_served_whole(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
 ) -> None:
-    async with private_redis(tmp_path / "redis") as url:
+    async with (
+        private_redis(tmp_path / "redis") as url,
+        private_database(database_url) as books_url,  # the books of this test's bets alone
+    ):
         redis: Redis = connect(url)
         server = await ServerProcess(
-            log_dir, REDIS_URL=url, CROUPIER_HISTORY_WINDOW=str(WINDOW)
+            log_dir, REDIS_URL=url, DATABASE_URL=books_url, CROUPIER_HISTORY_WINDOW=str(WINDOW)
         ).start()
-        database = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+        database = await asyncpg.create_pool(books_url, min_size=1, max_size=2)
         try:
             token, user = await new_guest(http, server.base_url)
             keys = UserKeys(user["id"])
@@ -71,7 +74,7 @@ async def test_old_history_leaves_redis_and_is_still_served_whole(
             assert audit.ok and audit.stored == audit.replayed, audit.problems
             report = await audit_all(redis, database=database)
             assert report.ok and report.users == 1 and report.entries == version
-            assert report.trial_balance is not None and set(report.trial_balance.values()) == {0}
+            assert report.books is not None and set(report.books.trial_balance.values()) == {0}
 
             # Closing the bet kept open lets it go too, at the next trim.
             await client.request("mines.reveal", tile=3)
