@@ -315,10 +315,9 @@ class Archiver:
     async def _trim_history(self, user_id: str, entries: int, bets: int) -> None:
         keys = UserKeys(user_id)
         await self._trim(
-            keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.bets, keys.bets_index,
-                  keys.history],
+            keys=[keys.wallet, keys.ledger, keys.bets, keys.history],
             args=[self._window, TRIM_BUDGET, entries, bets],
-        )  # fmt: skip
+        )
 
     async def _ensure_group(self, slot: int) -> None:
         if slot in self._groups:
