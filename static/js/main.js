@@ -23,6 +23,7 @@ import { Store } from "./store.js";
 import { authDialog } from "./ui/auth-dialog.js";
 import { mountHeader } from "./ui/header.js";
 import { mountSidebar } from "./ui/sidebar.js";
+import { countBet } from "./ui/live-stats.js";
 import { toast } from "./ui/toast.js";
 
 const CURRENCY_KEY = "croupier.currency";
@@ -40,6 +41,8 @@ const store = new Store({
   offered: new Set(), // game ids the server plays
   liveBets: [],
   myBets: [],
+  stats: { counted: new Set(), currencies: {} }, // live stats of this session (ui/live-stats.js)
+  statsOpen: false,
 });
 const socket = new Socket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, (status) =>
   store.set("status", status));
@@ -97,6 +100,7 @@ const app = {
   },
   /** A bet of this user just settled: show it in "My bets". */
   recordBet(record) {
+    countBet(store, record);
     store.set("myBets", [record, ...store.get("myBets").filter((bet) => bet.id !== record.id)].slice(0, FEED_LENGTH));
   },
 };
@@ -132,8 +136,12 @@ socket.on("open", () => {
   // A reconnect: the server sends fresh balances; reload what pages show.
   if (store.get("user")) app.loadMyBets().catch(() => {});
 });
+let statsOf = null; // the user id the live stats belong to
 store.watch("user", (user) => {
   if (!user) store.set("myBets", []);
+  if (user?.id === statsOf) return;
+  statsOf = user?.id ?? null;
+  store.set("stats", { counted: new Set(), currencies: {} }); // a session's stats are one player's
 });
 
 async function loadCatalog() {

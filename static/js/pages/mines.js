@@ -1,7 +1,8 @@
 // Mines: a 5x5 board hides 1-24 mines. Reveal tiles (buttons: click, or Enter
 // / Space when focused); every gem raises the multiplier, a mine loses the
 // stake; cash out any time after the first gem. The board shows everything
-// once the game is over.
+// once the game is over. In Auto the player chooses tiles first; every autobet
+// game reveals them in the order chosen and cashes out if they were all gems.
 
 import { h } from "../dom.js";
 import { selectField } from "../games/instant.js";
@@ -26,6 +27,8 @@ export function minesPage(el, app) {
   let timers = [];
   let current = null; // the game shown (reply or event), or null
   let busy = false;
+  let autoMode = false;
+  const chosen = []; // tiles autobet reveals, in the order chosen
 
   const tiles = Array.from({ length: MINES_TILES }, (_, tile) =>
     h("button", {
@@ -144,14 +147,30 @@ export function minesPage(el, app) {
   const renderTiles = () => {
     const open = current?.state.state === "active";
     const revealed = new Set(current?.state.revealed ?? []);
+    const choosing = autoMode && !open && !busy;
     // aria-disabled, not disabled: a tile keeps the keyboard focus through its own reveal.
     tiles.forEach((button, tile) => {
-      button.setAttribute("aria-disabled", String(!open || busy || revealed.has(tile)));
+      button.setAttribute("aria-disabled", String(!choosing && (!open || busy || revealed.has(tile))));
+      button.classList.toggle("chosen", autoMode && chosen.includes(tile) && !button.dataset.shown);
+      button.setAttribute("aria-pressed", String(autoMode && chosen.includes(tile)));
     });
   };
 
+  /** Choose or unchoose a tile for autobet (the board is cleared of the last game first). */
+  const choose = (tile) => {
+    if (current) render(null, { previous: null, source: "resume" });
+    const at = chosen.indexOf(tile);
+    if (at >= 0) chosen.splice(at, 1);
+    else if (chosen.length < MINES_TILES - mines) chosen.push(tile);
+    info.textContent = chosen.length ? `${chosen.length} ${chosen.length === 1 ? "tile" : "tiles"} chosen for autobet`
+      : "Choose the tiles autobet reveals";
+    renderTiles();
+  };
+
   const reveal = (tile) => {
-    if (tiles[tile].getAttribute("aria-disabled") !== "true") game.act("reveal", { tile });
+    if (tiles[tile].getAttribute("aria-disabled") === "true") return;
+    if (autoMode && current?.state.state !== "active") choose(tile);
+    else game.act("reveal", { tile });
   };
   const randomTile = () => {
     const revealed = new Set(current?.state.revealed ?? []);
@@ -174,6 +193,16 @@ export function minesPage(el, app) {
     setBusy(value) {
       busy = value;
       randomButton.disabled = value;
+      renderTiles();
+    },
+    autoMoves() {
+      if (chosen.length) return chosen.map((tile) => ({ action: "reveal", params: { tile } }));
+      info.textContent = "Choose the tiles autobet reveals";
+      return null;
+    },
+    onMode(value) {
+      autoMode = value;
+      if (autoMode && !current) info.textContent = "Choose the tiles autobet reveals";
       renderTiles();
     },
     outcome(data) {
