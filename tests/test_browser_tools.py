@@ -166,3 +166,48 @@ async def test_live_stats_are_the_sum_of_my_bets(site: Site) -> None:
     await page.get_by_test_id("stats-reset").click()
     await expect(page.get_by_test_id("stats-wagered")).to_have_text("0.00")
     await expect(page.get_by_test_id("stats-chart")).to_have_attribute("data-points", "0")
+
+
+async def test_mines_autobet_reveals_the_chosen_tiles_in_every_game(site: Site) -> None:
+    page = await site.open("mines")
+    await sign_in_as_guest(page)
+    await page.get_by_test_id("mode-auto").click()
+    tiles = page.get_by_test_id("mines-tile")
+    for tile in (0, 12):
+        await tiles.nth(tile).click()
+    await expect(page.locator(".tile.chosen")).to_have_count(2)
+    await start_autobet(page, "1", count="3")
+    await expect(page.get_by_test_id("auto-status")).to_have_text(
+        "Stopped: 3 bets placed", timeout=30_000
+    )
+    bets = (await (await page.request.get(f"{site.base_url}/api/bets?game=mines")).json())["items"]
+    assert len(bets) == 3
+    for bet in bets:  # each game revealed the chosen tiles in order, up to a mine
+        view = bet["outcome"]["view"]
+        clicked = [*view["revealed"], *([view["hit_mine"]] if view["hit_mine"] is not None else [])]
+        assert clicked == [0, 12][: len(clicked)]
+        assert view["state"] == ("cashed" if view["revealed"] == [0, 12] else "lost")
+    entries = [entry for entry in await ledger(site, page) if entry["type"] == "bet"]
+    assert await counter(page, "bets") == str(len(entries)) == "3"
+
+
+async def test_crash_autobet_bets_round_after_round_with_its_auto_cashout(
+    own_site: Site, own_server: ServerProcess
+) -> None:
+    page = await own_site.open("crash")
+    await sign_in_as_guest(page)
+    await page.get_by_test_id("mode-auto").click()
+    await page.get_by_test_id("bet-button").click()  # no auto cashout: refused in the form
+    await expect(page.get_by_text("Autobet needs an auto cashout")).to_be_visible()
+    await page.get_by_test_id("crash-auto").fill("1.5")
+    await start_autobet(page, "1", count="2")
+    await expect(page.get_by_test_id("auto-status")).to_have_text(
+        "Stopped: 2 bets placed", timeout=60_000
+    )
+    entries = await ledger(own_site, page)
+    stakes = [entry for entry in entries if entry["type"] == "bet"]
+    wins = [entry for entry in entries if entry["type"] == "win"]
+    assert len(stakes) == 2
+    assert all(entry["amount"] == 150 for entry in wins)  # 1.00 cashed out at 1.5x
+    profit = sum(entry["amount"] for entry in entries if entry["type"] != "deposit")
+    assert await counter(page, "profit") == signed(profit)
