@@ -20,7 +20,7 @@ import { Router } from "./router.js";
 import { Session } from "./session.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
-import { authDialog } from "./ui/auth-dialog.js";
+import { authDialog, confirmGuestLogout } from "./ui/auth-dialog.js";
 import { mountHeader } from "./ui/header.js";
 import { mountSidebar } from "./ui/sidebar.js";
 import { countBet } from "./ui/live-stats.js";
@@ -36,6 +36,7 @@ const store = new Store({
   currencies: {}, // currency -> decimals
   limits: {}, // currency -> {min_bet, max_bet, max_payout}
   schemas: {}, // instant game -> params JSON schema
+  payoutTables: {}, // game -> its published payout table (Plinko, Keno)
   currency: localStorage.getItem(CURRENCY_KEY) ?? "PLAY",
   status: "connecting",
   offered: new Set(), // game ids the server plays
@@ -57,6 +58,8 @@ const app = {
   router: null,
   decimals: (currency) => store.get("currencies")[currency] ?? 2,
   format: (minor, currency, options) => formatAmount(minor, app.decimals(currency), options),
+  /** A settled bet's profit in words: "+2.85 PLAY" (the payout less the stake, signed). */
+  profit: ({ amount, payout, currency }) => `${formatAmount(payout - amount, app.decimals(currency), { sign: true })} ${currency}`,
   selectCurrency(code) {
     localStorage.setItem(CURRENCY_KEY, code);
     store.set("currency", code);
@@ -91,6 +94,7 @@ const app = {
     }
   },
   async logout() {
+    if (store.get("user")?.kind === "guest" && !(await confirmGuestLogout(app))) return;
     await session.logout().catch((error) => toast(plainWords(error), "error"));
   },
   async loadMyBets() {
@@ -149,6 +153,8 @@ async function loadCatalog() {
   store.set("currencies", catalog.currencies);
   store.set("limits", catalog.limits);
   store.set("schemas", Object.fromEntries(Object.entries(catalog.games).map(([name, game]) => [name, game.params])));
+  store.set("payoutTables", Object.fromEntries(Object.entries(catalog.games)
+    .filter(([, game]) => game.payout_table).map(([name, game]) => [name, game.payout_table])));
   if (!(store.get("currency") in catalog.currencies)) store.set("currency", Object.keys(catalog.currencies)[0]);
   for (const game of Object.keys(catalog.games)) offer(game);
 }

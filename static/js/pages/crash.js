@@ -90,7 +90,7 @@ export function crashPage(el, app) {
   const announceCashout = (bet) => {
     if (announced === round.roundId) return;
     announced = round.roundId;
-    showOutcome(`Cashed out at ${bet.multiplier}× — won ${app.format(bet.payout, bet.currency)} ${bet.currency}`, true);
+    showOutcome(`Cashed out at ${bet.multiplier}× — profit ${app.profit(bet)}`, true);
   };
 
   async function send(bet) {
