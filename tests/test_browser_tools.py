@@ -3,8 +3,11 @@ payout tables, turning a guest into a registered account (see test_browser.py fo
 the harness)."""
 
 import re
+import secrets
+from fractions import Fraction
 from typing import Any
 
+from games.mines import TILES
 from tests.servers import ServerProcess
 from tests.test_browser import (
     Page,
@@ -18,6 +21,7 @@ from tests.test_browser import (
     shoot,
     sign_in_as_guest,
     site,
+    times,
 )
 
 __all__ = ["browser", "own_server", "own_site", "site"]  # fixtures used here
@@ -211,3 +215,103 @@ async def test_crash_autobet_bets_round_after_round_with_its_auto_cashout(
     assert all(entry["amount"] == 150 for entry in wins)  # 1.00 cashed out at 1.5x
     profit = sum(entry["amount"] for entry in entries if entry["type"] != "deposit")
     assert await counter(page, "profit") == signed(profit)
+
+
+async def test_plinko_and_keno_show_the_published_payout_tables(site: Site) -> None:
+    page = await site.open("plinko")
+    games = (await (await page.request.get(f"{site.base_url}/api/games")).json())["games"]
+    plinko, keno = games["plinko"]["payout_table"], games["keno"]["payout_table"]
+    board = page.get_by_role("img", name=re.compile("^Plinko board"))
+    for rows, risk in (("16", "low"), ("8", "high"), ("12", "medium")):
+        await page.locator("#plinko-rows").select_option(rows)
+        await page.locator("#plinko-risk").select_option(risk)
+        slots = ", ".join(
+            f"{multiplier}\N{MULTIPLICATION SIGN}" for multiplier in plinko[risk][rows]
+        )
+        await expect(board).to_have_attribute(
+            "aria-label", f"Plinko board, {rows} rows, {risk} risk: slots pay {slots}"
+        )
+    await shoot(page, "plinko-labelled")
+
+    await page.get_by_role("link", name="Keno").first.click()
+    payouts = page.get_by_test_id("keno-payouts").locator(".keno-payout-x")
+    await expect(payouts).to_have_count(0)  # nothing picked yet
+    for square in ("4", "17", "29"):
+        await page.locator(".keno-grid").get_by_role("button", name=square, exact=True).click()
+    for risk in ("classic", "high"):
+        await page.locator("#keno-risk").select_option(risk)
+        await expect(payouts).to_have_text([times(value) for value in keno[risk]["3"]])
+    await shoot(page, "keno-payouts")
+
+
+async def test_the_mines_chance_shown_is_the_games_rule(site: Site) -> None:
+    """(gems left) / (tiles left), floored to hundredths of a percent, for every position."""
+    page = await site.open()
+    shown = await page.evaluate(
+        """async () => {
+            const { minesChance } = await import("/js/games/odds.js");
+            const all = [];
+            for (let m = 1; m <= 24; m += 1) {
+                for (let k = 0; k <= 25 - m; k += 1) all.push(minesChance(m, k));
+            }
+            return all;
+        }"""
+    )
+    expected: list[str | None] = []
+    for mines in range(1, 25):
+        for safe in range(TILES - mines + 1):
+            gems, hidden = TILES - mines - safe, TILES - safe
+            hundredths = Fraction(gems, hidden) * 10_000 // 1
+            expected.append(f"{hundredths // 100}.{hundredths % 100:02d}" if gems else None)
+    assert shown == expected
+
+
+async def test_a_guest_keeps_the_account_by_choosing_a_name(site: Site) -> None:
+    page = await site.open("dice")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "3")
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.get_by_test_id("dice-roll")).to_be_visible()
+    before = (await (await page.request.get(f"{site.base_url}/api/me")).json())["user"]
+    balance = await site.balance(page)
+
+    await page.get_by_role("button", name="Log out").click()  # a guest is warned first
+    warning = page.get_by_test_id("guest-logout")
+    await expect(warning).to_contain_text("cannot be reached again")
+    await shoot(page, "guest-logout-warning", full_page=False)
+    await warning.get_by_role("button", name="Keep my account").click()
+    dialog = page.locator("#auth-dialog")
+    await expect(dialog.get_by_role("heading", name="Keep your account")).to_be_visible()
+    name = f"kept_{secrets.token_hex(4)}"
+    await dialog.get_by_label("Username").fill(name)
+    await dialog.get_by_label("Password").fill("correct horse battery")
+    await dialog.get_by_role("button", name="Save my account").click()
+    await expect(page.get_by_test_id("user-name")).to_have_text(name)
+    await expect(page.get_by_test_id("balance")).to_have_text(play(balance))
+    await expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+    me = (await (await page.request.get(f"{site.base_url}/api/me")).json())["user"]
+    assert me == {"id": before["id"], "name": name, "kind": "registered"}
+    await page.get_by_role("tab", name="My bets").click()
+    await expect(page.locator("#bets-table tbody tr.bet-row")).to_have_count(1)
+    await bet_amount(page, "1")  # the page's socket plays on as the registered account
+    await page.get_by_test_id("bet-button").click()
+    await expect(page.locator("#bets-table tbody tr.bet-row")).to_have_count(2)
+    await expect(page.locator("#bets-table tbody tr.bet-row").first).to_contain_text(name)
+
+    await page.get_by_role("button", name="Log out").click()  # registered: no warning
+    await expect(page.locator("#account").get_by_role("button", name="Sign in")).to_be_visible()
+    await expect(warning).to_have_count(0)
+
+
+async def test_hilo_guesses_stand_clear_of_the_bottom_bar_in_landscape(site: Site) -> None:
+    page = await site.open("hilo", viewport={"width": 844, "height": 390})
+    await sign_in_as_guest(page)
+    await page.get_by_test_id("bet-button").click()
+    higher = page.get_by_test_id("hilo-higher_or_same")
+    await expect(higher).to_be_enabled()
+    gap = await higher.evaluate(
+        """(button) => document.querySelector(".tabbar").getBoundingClientRect().top
+            - button.getBoundingClientRect().bottom"""
+    )
+    assert gap >= 24, f"the guess buttons end {gap} px above the bottom bar"
+    await shoot(page, "phone-landscape-hilo-game", full_page=False)
