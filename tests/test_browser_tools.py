@@ -315,3 +315,42 @@ async def test_hilo_guesses_stand_clear_of_the_bottom_bar_in_landscape(site: Sit
     )
     assert gap >= 24, f"the guess buttons end {gap} px above the bottom bar"
     await shoot(page, "phone-landscape-hilo-game", full_page=False)
+
+
+async def test_crash_says_when_a_bet_misses_its_round(
+    own_site: Site, own_server: ServerProcess
+) -> None:
+    """The first crash.bet frame is held back until the round is running: the server
+    refuses it (ROUND_CLOSED), the page says so and bets in the next round."""
+    held: dict[str, str | None] = {}  # "bet": the frame held back, None once sent
+
+    def route(page_side: Any) -> None:
+        server_side = page_side.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, str) and '"op":"crash.bet"' in message and "bet" not in held:
+                held["bet"] = message
+                return
+            server_side.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            page_side.send(message)
+            late = held.get("bet")
+            if late and isinstance(message, str) and '"event":"crash.tick"' in message:
+                server_side.send(late)
+                held["bet"] = None
+
+        page_side.on_message(from_page)
+        server_side.on_message(from_server)
+
+    await own_site.context.route_web_socket(re.compile(r"/ws$"), route)
+    page = await own_site.open("crash")
+    await sign_in_as_guest(page)
+    await bet_amount(page, "1")
+    button = page.get_by_test_id("bet-button")
+    await expect(button).to_have_text("Place bet", timeout=30_000)
+    await button.click()
+    await expect(page.get_by_test_id("crash-outcome")).to_have_text(
+        "Too late for this round — your bet goes into the next one", timeout=30_000
+    )
+    await expect(button).to_have_text("Bet placed — good luck", timeout=30_000)
