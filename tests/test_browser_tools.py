@@ -21,7 +21,6 @@ from tests.test_browser import (
     shoot,
     sign_in_as_guest,
     site,
-    times,
 )
 
 __all__ = ["browser", "own_server", "own_site", "site"]  # fixtures used here
@@ -240,7 +239,9 @@ async def test_plinko_and_keno_show_the_published_payout_tables(site: Site) -> N
         await page.locator(".keno-grid").get_by_role("button", name=square, exact=True).click()
     for risk in ("classic", "high"):
         await page.locator("#keno-risk").select_option(risk)
-        await expect(payouts).to_have_text([times(value) for value in keno[risk]["3"]])
+        await expect(payouts).to_have_text(
+            [f"{value}\N{MULTIPLICATION SIGN}" for value in keno[risk]["3"]]
+        )
     await shoot(page, "keno-payouts")
 
 

@@ -27,8 +27,9 @@ export function kenoPage(el, app) {
     const row = table[risk]?.[picks.size] ?? [];
     payouts.replaceChildren(...row.map((multiplier, count) => h("li", {
       class: `keno-payout${count === hits ? " hit" : ""}`, dataset: { hits: count },
-      title: `${count} ${count === 1 ? "hit" : "hits"}: ${formatMultiplier(multiplier)}×`,
-    }, h("span", { class: "keno-payout-x" }, `${formatMultiplier(multiplier)}×`), h("span", { class: "keno-payout-hits" }, `${count} ${count === 1 ? "hit" : "hits"}`))));
+      title: `${count} ${count === 1 ? "hit" : "hits"}: ${multiplier}×`,
+    }, h("span", { class: "keno-payout-x" }, `${multiplier}×`), // as published: "0.8", "1000"
+    h("span", { class: "keno-payout-hits" }, `${count} ${count === 1 ? "hit" : "hits"}`))));
   };
   const squares = Array.from({ length: SQUARES }, (_, i) =>
     h("button", {
