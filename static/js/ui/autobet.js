@@ -224,6 +224,7 @@ export function autobet(app, controls, game) {
     }
     run = null;
     lock(false);
+    controls.setAmount(base); // the player's base amount again, for the next run
     renderButton();
     game.onRun?.(false);
   }
