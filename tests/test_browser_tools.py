@@ -204,8 +204,9 @@ async def test_crash_autobet_bets_round_after_round_with_its_auto_cashout(
     await expect(page.get_by_text("Autobet needs an auto cashout")).to_be_visible()
     await page.get_by_test_id("crash-auto").fill("1.5")
     await start_autobet(page, "1", count="2")
+    # A round runs until its crash point (a 10x round takes 38 s): allow for long ones.
     await expect(page.get_by_test_id("auto-status")).to_have_text(
-        "Stopped: 2 bets placed", timeout=60_000
+        "Stopped: 2 bets placed", timeout=180_000
     )
     entries = await ledger(own_site, page)
     stakes = [entry for entry in entries if entry["type"] == "bet"]
@@ -349,9 +350,9 @@ async def test_crash_says_when_a_bet_misses_its_round(
     await sign_in_as_guest(page)
     await bet_amount(page, "1")
     button = page.get_by_test_id("bet-button")
-    await expect(button).to_have_text("Place bet", timeout=30_000)
+    await expect(button).to_have_text("Place bet", timeout=120_000)
     await button.click()
     await expect(page.get_by_test_id("crash-outcome")).to_have_text(
         "Too late for this round — your bet goes into the next one", timeout=30_000
     )
-    await expect(button).to_have_text("Bet placed — good luck", timeout=30_000)
+    await expect(button).to_have_text("Bet placed — good luck", timeout=120_000)  # a long round

@@ -20,11 +20,9 @@ export function increased(stake, hundredthsOfPercent) {
 }
 
 /** A labelled input for the auto fields. */
-function input(id, label, { placeholder = "", suffix = "", testid = id } = {}) {
-  const el = h("input", { class: "input", id, inputMode: "decimal", autocomplete: "off", placeholder, "data-testid": testid });
-  const field = h("div", { class: "field" }, h("label", { for: id }, label),
-    suffix ? h("div", { class: "input-wrap" }, el, h("span", { class: "suffix" }, suffix)) : el);
-  return { el, field };
+function input(id, label, placeholder) {
+  const el = h("input", { class: "input", id, inputMode: "decimal", autocomplete: "off", placeholder, "data-testid": id });
+  return { el, field: h("div", { class: "field" }, h("label", { for: id }, label), el) };
 }
 
 /** "On win" / "On loss": reset to the base amount or increase by a percentage. */
@@ -85,12 +83,12 @@ export function autobet(app, controls, game) {
   }, title));
   const tabs = h("div", { class: "tabs mode-tabs", role: "tablist", "aria-label": "Betting mode" }, tabButtons);
 
-  const count = input("auto-count", "Number of bets", { placeholder: "0 = unlimited", testid: "auto-count" });
+  const count = input("auto-count", "Number of bets", "0 = unlimited");
   const onWin = stakeRule("auto-win", "On win");
   const onLoss = stakeRule("auto-loss", "On loss");
-  const stopProfit = input("auto-stop-profit", "Stop on profit", { placeholder: "Off", testid: "auto-stop-profit" });
-  const stopLoss = input("auto-stop-loss", "Stop on loss", { placeholder: "Off", testid: "auto-stop-loss" });
-  const stopWin = input("auto-stop-win", "Stop on a single win above", { placeholder: "Off", testid: "auto-stop-win" });
+  const stopProfit = input("auto-stop-profit", "Stop on profit", "Off");
+  const stopLoss = input("auto-stop-loss", "Stop on loss", "Off");
+  const stopWin = input("auto-stop-win", "Stop on a single win above", "Off");
   const counter = (name) => h("output", { class: "auto-count", "data-testid": `auto-${name}` }, "0");
   const shown = { bets: counter("bets"), wins: counter("wins"), losses: counter("losses"), profit: counter("profit") };
   const status = h("p", { class: "auto-status", "aria-live": "polite", "data-testid": "auto-status" });
