@@ -6,8 +6,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.servers import ServerProcess
+from tests.test_web_security import ATTACKS
 from tests.wsclient import WsClient, new_guest
 
 PASSWORD = "correct horse"
@@ -133,3 +135,26 @@ async def test_two_racing_upgrades_of_one_guest_make_one_account(
         f"{server.base_url}/api/auth/register", json={"username": loser, "password": PASSWORD}
     )
     assert free.status_code == 200, "the losing name was given back"
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+async def test_a_forged_upgrade_does_not_hand_a_guest_to_another_site(
+    server: ServerProcess, http: httpx.AsyncClient, attack: str
+) -> None:
+    """Another site makes the guest's browser (its session cookie) choose the attacker's
+    username and password: refused, and the attacker cannot sign in as the guest."""
+    token, guest = await new_guest(http, server.base_url)
+    headers, status, code = ATTACKS[attack]
+    name = fresh_name()
+    body = f'{{"username": "{name}", "password": "{PASSWORD}"}}'.encode()
+    async with httpx.AsyncClient(
+        base_url=server.base_url, cookies={"croupier_session": token}, timeout=30
+    ) as browser:
+        response = await browser.post("/api/auth/upgrade", content=body, headers=headers)
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+        assert (await browser.get("/api/me")).json()["user"] == guest
+    login = await http.post(
+        f"{server.base_url}/api/auth/login", json={"username": name, "password": PASSWORD}
+    )
+    assert login.status_code == 401
