@@ -356,3 +356,17 @@ async def test_crash_says_when_a_bet_misses_its_round(
         "Too late for this round — your bet goes into the next one", timeout=30_000
     )
     await expect(button).to_have_text("Bet placed — good luck", timeout=120_000)  # a long round
+
+
+async def test_the_lobby_greets_a_new_guest_as_a_guest(site: Site) -> None:
+    page = await site.open()
+    await sign_in_as_guest(page)
+    hero = page.locator(".hero")
+    await expect(hero.locator("h1")).to_have_text(re.compile(r"^Welcome, guest-"))
+    await expect(hero).to_contain_text("Your guest account is ready with play money.")
+    await expect(hero.get_by_role("button", name="Keep this account")).to_be_visible()
+    await page.reload()  # coming back: no longer new, still a guest
+    await expect(hero.locator("h1")).to_have_text(re.compile(r"^Welcome back, guest-"))
+    await expect(hero).not_to_contain_text("Your guest account is ready")
+    await hero.get_by_role("button", name="Keep this account").click()
+    await expect(page.get_by_role("heading", name="Keep your account")).to_be_visible()
