@@ -145,3 +145,43 @@ async def test_history_written_before_the_journal_reaches_postgresql_before_any_
         finally:
             await database.close()
             await redis.aclose()
+
+
+async def test_a_retry_after_its_bet_left_the_window_replays_the_first_reply(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
+) -> None:
+    """The idempotency record keeps the bet id and the balance (a few dozen bytes); the rest
+    of the first reply is the bet record, read from PostgreSQL once Redis trimmed it."""
+    async with (
+        private_redis(tmp_path / "redis") as url,
+        private_database(database_url) as books_url,
+    ):
+        redis: Redis = connect(url)
+        server = await ServerProcess(
+            log_dir, REDIS_URL=url, DATABASE_URL=books_url, CROUPIER_HISTORY_WINDOW=str(WINDOW)
+        ).start()
+        try:
+            token, user = await new_guest(http, server.base_url)
+            keys = UserKeys(user["id"])
+            client = await WsClient.open(server.ws_url, token)
+            bet = {"game": "dice", "amount": 10, "currency": "PLAY", "key": "first"}
+            params = {"target": "50.50", "condition": "over"}
+            first = await client.request("bet", **bet, params=params)
+            record = await redis.get(keys.idempotency("bet:first"))
+            assert record is not None and len(record) < 64, record
+            for _ in range(3 * WINDOW):
+                await client.request(
+                    "bet", game="dice", amount=10, currency="PLAY", key=secrets.token_hex(8),
+                    params=params,
+                )  # fmt: skip
+            async with asyncio.timeout(15):
+                while await redis.hexists(keys.bets, str(first["id"])):
+                    await asyncio.sleep(0.1)
+            assert await client.request("bet", **bet, params=params) == first
+            version = int(await redis.hget(keys.wallet, "version"))
+            assert await client.request("bet", **bet, params=params) == first
+            assert int(await redis.hget(keys.wallet, "version")) == version, "nothing moved"
+            await client.close()
+        finally:
+            await server.stop()
+            await redis.aclose()

@@ -14,7 +14,8 @@
 -- ARGV[9] the bet record JSON without its id: an object '{"game":...}'
 -- ARGV[10] idempotency TTL (s)  ARGV[11] balance events channel
 -- Returns {'ok', reply} with reply the record with "id" first and "balance" (after the
--- bet) last; {'replay', reply} with the first reply of this key; {'STALE', server_seed,
+-- bet) last; {'replay', '{"id", "balance"}'} of this key's first reply (its record is
+-- in the bet records, or PostgreSQL once trimmed); {'STALE', server_seed,
 -- server_seed_hash, client_seed, nonce} when the pair or its nonce moved on (nothing
 -- written: compute again with these); or {CODE, message} with CODE one of
 -- INVALID_AMOUNT, IDEMPOTENCY_CONFLICT, NO_SEEDS, INSUFFICIENT_FUNDS, LIMIT_EXCEEDED.
@@ -53,7 +54,8 @@ end
 local record = '{"id":' .. bet_id .. ',' .. string.sub(ARGV[9], 2)
 redis.call('HSET', KEYS[5], bet_id, record)
 journal('bet', user, record)
-local reply = string.sub(record, 1, -2) .. ',"balance":' .. fmt_int(after) .. '}'
+local balance_after = ',"balance":' .. fmt_int(after) .. '}'
 journal_flush()
-idem_store(KEYS[3], fingerprint, reply, ARGV[10])
-return {'ok', reply}
+-- The key keeps the bet id and the balance: with the bet record, the whole reply.
+idem_store(KEYS[3], fingerprint, '{"id":' .. bet_id .. balance_after, ARGV[10])
+return {'ok', string.sub(record, 1, -2) .. balance_after}

@@ -45,6 +45,7 @@ SELECT record FROM bets
 WHERE user_id = $1 AND bet_id < $2 AND ($3::text IS NULL OR game = $3)
 ORDER BY bet_id DESC LIMIT $4
 """
+_ARCHIVED_BET = "SELECT record::text FROM bets WHERE user_id = $1 AND bet_id = $2"
 PLAY_ATTEMPTS = 100
 """Compare-and-set attempts of one bet before BUSY (each lost one means another bet won)."""
 CACHED_PAIRS = 65_536
@@ -218,18 +219,23 @@ class BetService:
         return pair
 
     async def _replayed(self, user_id: str, first: dict[str, Any]) -> dict[str, Any]:
-        """The first reply of a replayed key. Keys used before bets were one script
-        stored only the bet id: their reply is the bet record with today's balance."""
-        if "balance" in first:
+        """The first reply of a replayed key, from what its record keeps: the bet id and the
+        balance after the bet; the bet record comes from the window in Redis, or from
+        PostgreSQL once trimmed. (Keys of earlier versions kept the whole reply, or only the
+        bet id: that reply is the bet record with today's balance.)"""
+        if "game" in first:
             return first
         keys = UserKeys(user_id)
-        stored, wallet = await asyncio.gather(
-            self._redis.hget(keys.bets, str(first["id"])), self._redis.hgetall(keys.wallet)
-        )
+        stored = await self._redis.hget(keys.bets, str(first["id"]))
+        if stored is None and self._database is not None:
+            stored = await self._database.fetchval(_ARCHIVED_BET, user_id, first["id"])
         if stored is None:
             raise CroupierError(ErrorCode.TX_NOT_OPEN, f"bet {first['id']} was voided")
-        record: dict[str, Any] = json.loads(stored)
-        record["balance"] = int(wallet.get(record["currency"], 0))
+        record: dict[str, Any] = orjson.loads(stored)
+        balance = first.get("balance")
+        if balance is None:
+            balance = int(await self._redis.hget(keys.wallet, record["currency"]) or 0)
+        record["balance"] = balance
         return record
 
     async def record(self, user_id: str, user_name: str, record: dict[str, Any]) -> bool:

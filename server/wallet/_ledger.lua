@@ -64,18 +64,27 @@ local function save_entry(ledger, e)
   return json
 end
 
+-- An idempotency record is "<digest of the operation's arguments>\n<result>":
+-- 16 hex digits of the SHA-1 of the fingerprint, so the record stays small
+-- whatever the arguments.
+local function idem_digest(fingerprint)
+  return string.sub(redis.sha1hex(fingerprint), 1, 16)
+end
+
 -- The stored result of an idempotency key: nil when the key is new, false when
--- it was used with other arguments, else the first result.
+-- it was used with other arguments, else the first result. (Records of earlier
+-- versions hold the fingerprint itself.)
 local function idem_lookup(idem_key, fingerprint)
   local stored = redis.call('GET', idem_key)
   if not stored then return nil end
   local sep = string.find(stored, '\n', 1, true)
-  if string.sub(stored, 1, sep - 1) ~= fingerprint then return false end
+  local held = string.sub(stored, 1, sep - 1)
+  if held ~= idem_digest(fingerprint) and held ~= fingerprint then return false end
   return string.sub(stored, sep + 1)
 end
 
 local function idem_store(idem_key, fingerprint, result, ttl_s)
-  redis.call('SET', idem_key, fingerprint .. '\n' .. result, 'EX', ttl_s)
+  redis.call('SET', idem_key, idem_digest(fingerprint) .. '\n' .. result, 'EX', ttl_s)
 end
 
 local function balance_of(wallet, currency)
