@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await upgrade_open_bets(services.redis, services.wallet, services.stepped)
             await copy_history_to_journal(services.redis)
             await drop_history_indexes(services.redis)
+            await services.bets.refs.load(services.redis)
             app.state.crash = crash = CrashService(services)
             await crash.start()
             started.push_async_callback(crash.stop)

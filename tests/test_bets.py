@@ -341,6 +341,7 @@ async def test_live_bets_feed_reaches_other_players(
             mine = [item for item in event["data"]["bets"] if item["user"] == user["name"]]
         assert mine[0]["amount"] == 321 and mine[0]["game"] == "keno"
         assert set(mine[0]) == {
+            "ref",
             "user",
             "game",
             "amount",
@@ -352,3 +353,40 @@ async def test_live_bets_feed_reaches_other_players(
     finally:
         await watcher.close()
         await player.close()
+
+
+async def test_a_live_feed_bet_is_found_by_its_reference_which_does_not_reveal_the_user(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, user = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    try:
+        placed = await client.request(
+            "bet", game="dice", amount=100, currency="PLAY", key=secrets.token_hex(8),
+            params={"target": "50.50", "condition": "over"},
+        )  # fmt: skip
+        item = None
+        while item is None:
+            feed = (await client.next_event("bets.live"))["data"]["bets"]
+            item = next((bet for bet in feed if bet["user"] == user["name"]), None)
+    finally:
+        await client.close()
+    ref = item["ref"]
+    assert user["id"] not in ref and ref.startswith(f"{placed['id']}.")
+    found = (await http.get(f"{server.base_url}/api/bets/public/{ref}")).json()
+    assert {key: found[key] for key in ("id", "game", "amount", "payout", "nonce")} == {
+        key: placed[key] for key in ("id", "game", "amount", "payout", "nonce")
+    }
+    assert "balance" not in found and found["server_seed"] is None, "nothing private, no seed"
+    sealed = ref.partition(".")[2]
+    flipped = sealed[:-1] + ("A" if sealed[-1] != "A" else "B")
+    for forged in (
+        f"{placed['id']}.{flipped}",  # another user id
+        f"{placed['id'] + 1}.{sealed}",  # another bet: the pad differs, no account id opens
+        "1.AAAAAAAAAAAAAAAAAAAAAA",
+        "x",
+        f"{placed['id']}.{'A' * 200}",
+    ):
+        response = await http.get(f"{server.base_url}/api/bets/public/{forged}")
+        assert response.status_code == 404, forged
+        assert response.json()["error"]["code"] == "NOT_FOUND"

@@ -24,6 +24,7 @@ from games.mines import TILES, mine_positions, payout_multiplier
 from games.states import floor_decimal
 from server.wallet import UserKeys
 from tests.servers import ServerProcess
+from tests.wsclient import WsClient, new_guest
 
 async_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed (pip install playwright)"
@@ -875,17 +876,38 @@ async def test_a_bet_opens_its_record_and_its_verify_button_fills_the_fairness_p
     await page.get_by_test_id("verify").click()
     await expect(page.get_by_test_id("verdict")).to_have_text(re.compile("agree"))
 
-    phone = await site.open("", viewport=PHONE)  # the live feed: the money, no seeds
-    guest = await page.get_by_test_id("user-name").text_content()
-    await phone.get_by_role("tab", name="All bets").click()
-    feed = phone.locator("#bets-table tbody tr").filter(has_text="Dice")
+
+async def test_another_players_bet_from_the_live_feed_verifies_on_the_fairness_page(
+    site: Site, server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, other = await new_guest(http, server.base_url)
+    player = await WsClient.open(server.ws_url, token)
+    params = {"target": "2.00"}
+    await player.request(
+        "bet", game="limbo", amount=100, currency="PLAY", key=secrets.token_hex(8), params=params
+    )
+    await player.request("seeds.rotate")  # reveals the seed of that bet
+    await player.close()
+    auth = {"authorization": f"Bearer {token}"}
+    [record] = (await http.get(f"{server.base_url}/api/bets", headers=auth)).json()["items"]
+    assert record["server_seed"] is not None
+
+    page = await site.open("", viewport=PHONE)  # signed out: the feed is public
+    await page.get_by_role("tab", name="All bets").click()
+    feed = page.locator("#bets-table tbody tr").filter(has_text=other["name"])
     await expect(feed.first).to_be_visible()
-    await feed.first.click()
-    shown = phone.get_by_test_id("bet-details")
-    await expect(shown.get_by_test_id("bet-player")).to_have_text(guest or "")
-    await expect(shown.get_by_test_id("bet-verify")).to_have_count(0)
-    await shoot(phone, "phone-bet-details-live", full_page=False)
-    await phone.close()
+    await feed.first.get_by_role("button", name="Limbo").click()
+    shown = page.get_by_test_id("bet-details")
+    await expect(shown.get_by_test_id("bet-player")).to_have_text(other["name"])
+    await expect(shown.get_by_test_id("bet-seed-hash")).to_have_text(record["server_seed_hash"])
+    await expect(shown.get_by_test_id("bet-server-seed")).to_have_text(record["server_seed"])
+    await shoot(page, "phone-bet-details-live", full_page=False)
+    await shown.get_by_test_id("bet-verify").click()
+    await expect(page.get_by_label("Game", exact=True)).to_have_value("limbo")
+    await expect(page.get_by_test_id("verify-server-seed")).to_have_value(record["server_seed"])
+    await expect(page.get_by_test_id("verify-nonce")).to_have_value(str(record["nonce"]))
+    await page.get_by_test_id("verify").click()
+    await expect(page.get_by_test_id("verdict")).to_have_text(re.compile("agree"))
 
 
 async def test_a_limbo_target_or_crash_auto_cashout_above_the_maximum_is_refused_in_the_form(

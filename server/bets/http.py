@@ -32,6 +32,13 @@ async def bet_history(request: Request) -> Response:
 
 
 @handles_errors
+async def public_bet(request: Request) -> Response:
+    """Any bet of the live feed, by its public reference: its record and seeds."""
+    ref = request.path_params["ref"]
+    return JSONResponse(await services_of(request).bets.public_record(ref))
+
+
+@handles_errors
 async def seeds(request: Request) -> Response:
     account = await current_account(request)
     return JSONResponse({"active": await services_of(request).bets.seeds.public(account.id)})
@@ -104,6 +111,7 @@ async def games(request: Request) -> Response:
 
 routes = [
     Route("/api/bets", bet_history),
+    Route("/api/bets/public/{ref}", public_bet),
     Route("/api/fairness/seeds", seeds),
     Route("/api/fairness/rotate", rotate, methods=["POST"]),
     Route("/api/fairness/verify", verify, methods=["POST"]),

@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from server.bets.public_refs import PublicRefs
 from server.protocol import dumps
 from server.realtime.connection import Connection
 
@@ -28,15 +29,18 @@ LIVE_FEED_KEY = "croupier:live"
 class LiveFeed:
     """This instance's part of the live feed."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, refs: PublicRefs) -> None:
         self._redis = redis
+        self._refs = refs
         self._newest: deque[dict[str, Any]] = deque(maxlen=LIVE_FEED_SIZE)
         self._unpublished = 0
 
-    def announce(self, user_name: str, record: dict[str, Any]) -> None:
-        """Add a settled bet (its public record) under the player's public name."""
+    def announce(self, user_id: str, user_name: str, record: dict[str, Any]) -> None:
+        """Add a settled bet (its public record) under the player's public name, with the
+        reference that looks its details up (`GET /api/bets/public/<ref>`)."""
         self._newest.appendleft(
             {
+                "ref": self._refs.ref(user_id, record["id"]),
                 "user": user_name,
                 "game": record["game"],
                 "amount": record["amount"],

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from games.base import InstantGame, payout
 from server.bets.live import LiveFeed
 from server.bets.outcome import parse_game_params, play
+from server.bets.public_refs import PublicRefs
 from server.bets.seeds import SeedPairs
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
@@ -125,7 +126,8 @@ class BetService:
         self._ttl = str(settings.idempotency_ttl_s)
         self._pairs: OrderedDict[str, ActivePair] = OrderedDict()
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.live = LiveFeed(redis)
+        self.refs = PublicRefs()
+        self.live = LiveFeed(redis, self.refs)
 
     def game(self, name: str) -> InstantGame:
         """An instant game by name; BAD_REQUEST for an unknown one."""
@@ -149,7 +151,7 @@ class BetService:
         async with turn:
             status, reply = await self._play_once(user_id, game, params, request)
         if status == "ok":
-            self.live.announce(user_name, reply)
+            self.live.announce(user_id, user_name, reply)
         return reply
 
     async def _play_once(
@@ -238,6 +240,25 @@ class BetService:
         record["balance"] = balance
         return record
 
+    async def public_record(self, ref: str) -> dict[str, Any]:
+        """The public record of the bet a live-feed reference names, with its server seed
+        once revealed (no balance, no user id); NOT_FOUND for anything else."""
+        opened = self.refs.open(ref)
+        stored = None
+        if opened is not None:
+            user_id, bet_id = opened
+            stored = await self._redis.hget(UserKeys(user_id).bets, str(bet_id))
+            if stored is None and self._database is not None:
+                stored = await self._database.fetchval(_ARCHIVED_BET, user_id, bet_id)
+        if stored is None:
+            raise CroupierError(ErrorCode.NOT_FOUND, "no such bet")
+        record: dict[str, Any] = orjson.loads(stored)
+        seed_hash = record.get("server_seed_hash")
+        revealed = await self.seeds.revealed(user_id, [seed_hash] if seed_hash else [])
+        record["server_seed"] = revealed.get(seed_hash) if seed_hash else None
+        record["ref"] = ref
+        return record
+
     async def record(self, user_id: str, user_name: str, record: dict[str, Any]) -> bool:
         """Store the record of a bet another game's flow settled (once, whoever asks) and
         announce it in the live feed; False if it was stored before."""
@@ -247,7 +268,7 @@ class BetService:
         )
         self._journal.wrote(user_id)
         if stored:
-            self.live.announce(user_name, record)
+            self.live.announce(user_id, user_name, record)
         return bool(stored)
 
     def _check_limits(self, request: BetRequest, max_multiplier: Any) -> None:

@@ -277,7 +277,7 @@ class SteppedGames:
         if ended:
             reply["balance"] = json.loads(payload)["balance"]
             if record is not None and "name" in state:
-                self._live.announce(state["name"], record)
+                self._live.announce(state["user"], state["name"], record)
         return reply
 
     def _reached_max_payout(self, rules: StepRules, played: Any, state: dict[str, Any]) -> bool:

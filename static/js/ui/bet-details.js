@@ -1,14 +1,15 @@
 // One bet's record in a dialog: what was staked and paid, when, and the seeds
 // that decided it, with a Verify button that opens the Fairness page filled in.
-// Live-feed bets carry no seeds (the feed is public): they show the money only.
+// A live-feed bet is looked up by its public reference and shows the same; should
+// the lookup fail, it shows the money the feed carries.
 
 import { dateTime, h } from "../dom.js";
 import { GAME_BY_ID } from "../games/catalog.js";
 import { formatMultiplier } from "../money.js";
 import { coin } from "./coin.js";
 
-/** Open the record of `bet`; `player` names whose bet it is. */
-export function openBetDetails(app, bet, player) {
+/** Open the record of `bet`; `player` names whose bet it is; `theirs`: another player's. */
+export function openBetDetails(app, bet, player, { theirs = false } = {}) {
   const money = (minor, options) => h("span", { class: "money" }, app.format(minor, bet.currency, options), coin(bet.currency, 14));
   const profit = bet.payout - bet.amount;
   const row = (term, value, testid) =>
@@ -34,7 +35,9 @@ export function openBetDetails(app, bet, player) {
         row("Nonce", String(bet.nonce), "bet-nonce"),
         row("Server seed", bet.server_seed
           ? h("span", { class: "mono" }, bet.server_seed)
-          : h("span", { class: "muted" }, "Hidden until you rotate your seed pair"), "bet-server-seed")]) : null,
+          : h("span", { class: "muted" }, theirs
+            ? "Hidden until the player rotates their seed pair"
+            : "Hidden until you rotate your seed pair"), "bet-server-seed")]) : null,
     seeds ? h("button", {
       class: "btn btn-primary btn-block", type: "button", "data-testid": "bet-verify",
       onclick: () => {
@@ -42,7 +45,7 @@ export function openBetDetails(app, bet, player) {
         close();
         location.hash = "#/fairness";
       },
-    }, "Verify") : h("p", { class: "hint" }, "The live feed shows the money only; seeds are in each player's own bets."));
+    }, "Verify") : h("p", { class: "hint" }, "This bet's record cannot be read right now."));
   const close = () => dialog.close();
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close(); // a click on the backdrop

@@ -3,6 +3,7 @@
 
 import { clock, h, replaceChildren } from "../dom.js";
 import { GAME_BY_ID } from "../games/catalog.js";
+import { api } from "../http.js";
 import { formatMultiplier } from "../money.js";
 import { openBetDetails } from "./bet-details.js";
 import { coin } from "./coin.js";
@@ -56,7 +57,18 @@ function row(app, bet, player) {
   const won = bet.payout > bet.amount;
   const game = GAME_BY_ID[bet.game];
   const amount = (minor, options) => h("span", { class: "money" }, app.format(minor, bet.currency, options), coin(bet.currency, 14));
-  const open = () => openBetDetails(app, bet, player);
+  const open = async () => {
+    if (bet.ref && !("client_seed" in bet)) { // a feed item: its record and seeds by reference
+      try {
+        const record = await api(`/api/bets/public/${encodeURIComponent(bet.ref)}`);
+        openBetDetails(app, record, player, { theirs: true });
+        return;
+      } catch {
+        // not there (yet): the feed's own fields below
+      }
+    }
+    openBetDetails(app, bet, player);
+  };
   return h("tr", { class: "bet-row", onclick: open },
     h("td", {}, h("button", { type: "button", class: "game-link", "aria-haspopup": "dialog", onclick: (event) => {
       event.stopPropagation();
