@@ -12,6 +12,7 @@ class Metrics:
         self.ws_closed: Counter[str] = Counter()
         self.ws_frames_direct = 0
         self.ws_frames_queued = 0
+        self.ws_writes = 0
         self.pubsub_reconnects = 0
         self.crash_verify_hashes = 0
         self.loop_restarts: Counter[str] = Counter()
@@ -47,6 +48,10 @@ class Metrics:
             "# TYPE croupier_ws_frames_total counter",
             f'croupier_ws_frames_total{{path="direct"}} {self.ws_frames_direct}',
             f'croupier_ws_frames_total{{path="queued"}} {self.ws_frames_queued}',
+            "# HELP croupier_ws_writes_total Transport writes of the direct path: the direct"
+            " frames a socket gets in one event-loop iteration leave in one write.",
+            "# TYPE croupier_ws_writes_total counter",
+            f"croupier_ws_writes_total {self.ws_writes}",
             "# HELP croupier_pubsub_reconnects_total Reconnections of the pub/sub listener.",
             "# TYPE croupier_pubsub_reconnects_total counter",
             f"croupier_pubsub_reconnects_total {self.pubsub_reconnects}",

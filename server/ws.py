@@ -43,7 +43,9 @@ class Session:
     def __init__(self, services: Services, websocket: WebSocket) -> None:
         settings = services.settings
         self.services = services
-        self.connection = Connection(websocket, settings.send_queue_size, services.metrics)
+        self.connection = Connection(
+            websocket, settings.send_queue_size, services.metrics, services.hub.writes
+        )
         self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._flooded = 0
         self._last_refusal = 0.0
