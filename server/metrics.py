@@ -1,6 +1,9 @@
 """A few Prometheus counters and gauges, rendered in the text exposition format."""
 
+import os
 from collections import Counter
+
+from server.collector import GcPauses
 
 
 class Metrics:
@@ -20,6 +23,7 @@ class Metrics:
         self.archived_records = 0
         self.archive_lag_ms = 0
         self.journal_backlog = 0
+        self.gc_pauses = GcPauses()
 
     def request(self, op: str, outcome: str) -> None:
         """Count one WebSocket request by op and outcome (`ok` or an error code)."""
@@ -28,6 +32,10 @@ class Metrics:
     def render(self) -> str:
         """The metrics as Prometheus text."""
         lines = [
+            "# HELP croupier_process_id Process id of the server process that answered (the"
+            " workers of `croupier --workers N` share a port: each answers with its own figures).",
+            "# TYPE croupier_process_id gauge",
+            f"croupier_process_id {os.getpid()}",
             "# HELP croupier_ws_connections Open WebSocket connections on this instance.",
             "# TYPE croupier_ws_connections gauge",
             f"croupier_ws_connections {self.ws_connections}",
@@ -76,5 +84,6 @@ class Metrics:
             " pass this instance ran.",
             "# TYPE croupier_journal_backlog gauge",
             f"croupier_journal_backlog {self.journal_backlog}",
+            *self.gc_pauses.render(),
         ]
         return "\n".join(lines) + "\n"
