@@ -101,11 +101,13 @@ class Connection:
         return self._close[0] if self._close else None
 
     def start(self) -> None:
-        """Find the transport and start the writer task; call once, after the handshake."""
+        """Find the transport; call once, after the handshake. The writer task starts
+        with the first frame that queues (or the close): most sockets never need one."""
         self._transport = transport = transport_of(self.websocket)
         if transport is not None:
             self._high_water = transport.get_write_buffer_limits()[1]
-        self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
+        else:
+            self._start_writer()
 
     def send(self, text: str, frame: bytes | None = None) -> None:
         """Send a text frame; never blocks. Overflow closes the socket at once.
@@ -137,6 +139,7 @@ class Connection:
             return
         self._pending.append(text)
         self._metrics.ws_frames_queued += 1
+        self._start_writer()
         self._wake.set()
 
     def flush(self) -> None:
@@ -151,6 +154,7 @@ class Connection:
         """Close after the frames already queued have been sent."""
         if self._close is None:
             self._close = (code, reason)
+            self._start_writer()
             self._wake.set()
 
     async def stop(self) -> None:
@@ -161,6 +165,10 @@ class Connection:
         for task in late:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
 
     def _abort(self, code: int, reason: str) -> None:
         # Nothing more is queued. The close frame goes out as soon as the peer
