@@ -149,28 +149,30 @@ def metric(text: str, name: str) -> float:
 
 
 def gc_pauses(base: str, workers: int) -> tuple[int, list[float]]:
-    """Full collections (summed over the workers) and the longest pause (ms) of each
-    generation in any worker: /metrics is asked on many connections at once (any worker
-    may accept each) until every worker has answered."""
+    """Full collections (summed over the workers), and in any worker the longest pause
+    (ms) of each generation and the most CPU time (ms) one collection used: /metrics is
+    asked on many connections at once (any worker may accept each) until every worker
+    has answered."""
 
     def ask(_: int) -> str:
         with urllib.request.urlopen(f"{base}/metrics", timeout=30) as response:
             return str(response.read().decode())
 
+    def longest(text: str) -> list[float]:
+        names = [f'croupier_gc_pause_max_seconds{{generation="{g}"}}' for g in range(3)]
+        cpu = [f'croupier_gc_pause_max_cpu_seconds{{generation="{g}"}}' for g in range(3)]
+        walls = [1000 * metric(text, name) for name in names]
+        return [*walls, 1000 * max(metric(text, name) for name in cpu)]
+
     seen: dict[float, tuple[int, list[float]]] = {}
     with ThreadPoolExecutor(METRICS_AT_ONCE) as pool:
         for _ in range(20):
             for text in pool.map(ask, range(METRICS_AT_ONCE)):
-                seen[metric(text, "croupier_process_id")] = (
-                    int(metric(text, 'croupier_gc_pause_seconds_count{generation="2"}')),
-                    [
-                        1000 * metric(text, f'croupier_gc_pause_max_seconds{{generation="{g}"}}')
-                        for g in range(3)
-                    ],
-                )
+                full = int(metric(text, 'croupier_gc_pause_seconds_count{generation="2"}'))
+                seen[metric(text, "croupier_process_id")] = (full, longest(text))
             if len(seen) == workers:
-                longest = [max(pauses[g] for _, pauses in seen.values()) for g in range(3)]
-                return sum(full for full, _ in seen.values()), longest
+                pauses = [max(p[i] for _, p in seen.values()) for i in range(4)]
+                return sum(full for full, _ in seen.values()), pauses
     raise RuntimeError(f"/metrics answered from {len(seen)} of {workers} workers")
 
 
@@ -245,8 +247,9 @@ async def with_redis(args: argparse.Namespace) -> None:
                 f"{'N':>7}{'workers':>8}{'gc':>8}{'connected':>10}{'KiB/sock':>9}{'sent':>6}"
                 f"{'received':>11}{'missing':>9}{'closed':>7}{'p50':>9}{'p90':>9}{'p99':>9}"
                 f"{'max':>9}{'server':>9}{'clients':>9}{'full':>6}{'gc0 max':>8}{'gc1 max':>8}"
-                f"{'gc2 max':>8}  (lag and pauses in ms; CPU while publishing, 100% = one core;"
-                " full: full collections; gcN max: longest pause of generation N)"
+                f"{'gc2 max':>8}{'gc cpu':>8}  (lag and pauses in ms; CPU while publishing,"
+                " 100% = one core; full: full collections; gcN max: longest pause of generation"
+                " N; gc cpu: most CPU time of one collection)"
             )
             for sockets in args.sockets:
                 for workers in args.workers:

@@ -25,23 +25,27 @@ GENERATIONS = 3
 
 class GcPauses:
     """Every collection's pause, timed by a `gc.callbacks` entry: count, total and
-    longest per generation."""
+    longest per generation, and the longest in CPU time (the wall-clock pause also
+    counts any time the process waited for a core)."""
 
     def __init__(self) -> None:
         self.count = [0] * GENERATIONS
         self.total_s = [0.0] * GENERATIONS
         self.max_s = [0.0] * GENERATIONS
-        self._started = 0.0
+        self.max_cpu_s = [0.0] * GENERATIONS
+        self._started = (0.0, 0.0)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = (time.perf_counter(), time.thread_time())
             return
-        pause = time.perf_counter() - self._started
+        pause = time.perf_counter() - self._started[0]
+        cpu = time.thread_time() - self._started[1]
         generation = info["generation"]
         self.count[generation] += 1
         self.total_s[generation] += pause
         self.max_s[generation] = max(self.max_s[generation], pause)
+        self.max_cpu_s[generation] = max(self.max_cpu_s[generation], cpu)
 
     def start(self) -> None:
         """Time the collections of this process from now on."""
@@ -74,6 +78,15 @@ class GcPauses:
         lines += [
             f'croupier_gc_pause_max_seconds{{generation="{generation}"}} {pause:.6f}'
             for generation, pause in enumerate(self.max_s)
+        ]
+        lines += [
+            "# HELP croupier_gc_pause_max_cpu_seconds CPU time of the collection that used the"
+            " most, by generation (without the time the process waited for a core).",
+            "# TYPE croupier_gc_pause_max_cpu_seconds gauge",
+        ]
+        lines += [
+            f'croupier_gc_pause_max_cpu_seconds{{generation="{generation}"}} {cpu:.6f}'
+            for generation, cpu in enumerate(self.max_cpu_s)
         ]
         return lines
 

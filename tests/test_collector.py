@@ -28,9 +28,12 @@ def test_every_collection_is_timed_by_generation() -> None:
     gc.collect(1)  # after stop: not counted
     assert pauses.count[0] >= 1 and pauses.count[2] == 2 and pauses.count[1] == 0
     assert 0 < pauses.max_s[2] <= pauses.total_s[2]
+    assert pauses.max_cpu_s[2] > 0
     lines = pauses.render()
     assert 'croupier_gc_pause_seconds_count{generation="2"} 2' in lines
     assert f'croupier_gc_pause_max_seconds{{generation="2"}} {pauses.max_s[2]:.6f}' in lines
+    cpu = f'croupier_gc_pause_max_cpu_seconds{{generation="2"}} {pauses.max_cpu_s[2]:.6f}'
+    assert cpu in lines
 
 
 def test_serving_freezes_start_up_objects_and_makes_full_collections_rare(
