@@ -51,8 +51,8 @@ class Metrics:
         for reason, count in sorted(self.ws_closed.items()):
             lines.append(f'croupier_ws_closed_total{{reason="{reason}"}} {count}')
         lines += [
-            "# HELP croupier_ws_frames_total Frames sent: written to the transport at once"
-            " (direct) or queued behind others (queued).",
+            "# HELP croupier_ws_frames_total Frames sent: straight to the transport (direct)"
+            " or queued behind others (queued).",
             "# TYPE croupier_ws_frames_total counter",
             f'croupier_ws_frames_total{{path="direct"}} {self.ws_frames_direct}',
             f'croupier_ws_frames_total{{path="queued"}} {self.ws_frames_queued}',
