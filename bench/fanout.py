@@ -178,8 +178,9 @@ def gc_pauses(base: str, workers: int) -> tuple[int, list[float]]:
 
 def measure(
     args: argparse.Namespace, redis_url: str, workdir: Path, sockets: int, *, workers: int, gc: str
-) -> str:
-    """One N, worker count and GC setting: connect, RSS, publish, collect; returns the row."""
+) -> tuple[str, float]:
+    """One N, worker count and GC setting: connect, RSS, publish, collect; returns the
+    table row and its p99 lag (ms)."""
     context = multiprocessing.get_context("spawn")
     out, ready, stop = context.Queue(), context.Event(), context.Event()
     env = {
@@ -225,12 +226,13 @@ def measure(
     lags = [latency.percentile(p) / 1000 for p in (0.5, 0.9, 0.99)] + [latency.max / 1000]
     lost = sent * connected - received
     client_cpu = sum(r["cpu_s"] for r in results)
-    return (
+    row = (
         f"{sockets:>7,}{workers:>8}{gc:>8}{connected:>10,}{per_socket:>9.1f}{sent:>6}"
         f"{received:>11,}{lost:>9,}{closed:>7,}{''.join(f'{lag:>9.1f}' for lag in lags)}"
         f"{100 * server_cpu / elapsed:>8.0f}%{100 * client_cpu / elapsed:>8.0f}%"
         f"{full_collections:>6}{''.join(f'{pause:>8.1f}' for pause in longest)}"
     )
+    return row, lags[2]
 
 
 async def with_redis(args: argparse.Namespace) -> None:
@@ -247,17 +249,20 @@ async def with_redis(args: argparse.Namespace) -> None:
                 f"{'N':>7}{'workers':>8}{'gc':>8}{'connected':>10}{'KiB/sock':>9}{'sent':>6}"
                 f"{'received':>11}{'missing':>9}{'closed':>7}{'p50':>9}{'p90':>9}{'p99':>9}"
                 f"{'max':>9}{'server':>9}{'clients':>9}{'full':>6}{'gc0 max':>8}{'gc1 max':>8}"
-                f"{'gc2 max':>8}{'gc cpu':>8}  (lag and pauses in ms; CPU while publishing,"
-                " 100% = one core; full: full collections; gcN max: longest pause of generation"
-                " N; gc cpu: most CPU time of one collection)"
+                f"{'gc2 max':>8}{'gc cpu':>8}{'p99/base':>9}  (lag and pauses in ms; CPU while"
+                " publishing, 100% = one core; full: full collections; gcN max: longest pause of"
+                " generation N; gc cpu: most CPU time of one collection; p99/base: p99 against"
+                " the first row of the same N)"
             )
             for sockets in args.sockets:
+                base_p99 = None
                 for workers in args.workers:
                     for gc in args.gc:
-                        row = await asyncio.to_thread(
+                        row, p99 = await asyncio.to_thread(
                             measure, args, url, Path(tmp), sockets, workers=workers, gc=gc
                         )
-                        print(row, flush=True)
+                        base_p99 = base_p99 or p99
+                        print(f"{row}{100 * p99 / base_p99:>8.0f}%", flush=True)
         finally:
             await redis_server.stop()
 
