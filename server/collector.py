@@ -2,13 +2,13 @@
 
 A full collection scans every object the collector tracks, so its pause grows with
 the heap: the modules, classes and functions loaded at start-up, and the objects of
-every open socket (about 140 each; at 10,000 sockets a full collection pauses the
+every open socket (about 130 each; at 10,000 sockets a full collection pauses the
 process for the better part of a second). `tune_for_serving` moves what exists once
 start-up is done into the permanent generation (`gc.freeze`: never scanned again,
 still freed by reference counting) and makes full collections rare: CPython
 considers one after `old` collections of the middle generation, which come after
-`young` x `middle` net new tracked objects; the defaults (700, 10, 10) run one for
-every 70,000, so a server opening 10,000 sockets ran about fifteen. Young and middle
+`young` x `middle` net new tracked objects; with the defaults (700, 10, 10) that is
+every 70,000, and a server opening 10,000 sockets ran about fifteen. Young and middle
 collections stay small, hence short. A closed socket leaves no cycle behind (see
 `realtime.wire.release`), so garbage does not wait for the rare full collections.
 """
