@@ -68,8 +68,8 @@ def script_command(sha: str, kind: str) -> list[str]:
     keys = UserKeys(USER)
     op_kind = "bet" if kind == "debit" else "win"
     return [
-        "EVALSHA", sha, "5", keys.wallet, keys.ledger, keys.ledger_index,
-        keys.idempotency("raw:__rand_int__"), keys.journal,
+        "EVALSHA", sha, "4", keys.wallet, keys.ledger, keys.idempotency("raw:__rand_int__"),
+        keys.journal,
         USER, "PLAY", "1", op_kind, "dice", "ref", TTL, keys.events,
     ]  # fmt: skip
 

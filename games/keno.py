@@ -141,6 +141,13 @@ class Keno:
         hits = [square for square in drawn if square in picked]
         return Outcome(params.table[len(hits)], {"drawn": drawn, "hits": hits})
 
+    def payout_table(self) -> dict[str, dict[str, list[str]]]:
+        """Every table as published: risk -> number of picks -> multipliers by hits (0..picks)."""
+        table: dict[str, dict[str, list[str]]] = {}
+        for (risk, picks), by_hits in PAYOUT_TABLES.items():
+            table.setdefault(risk, {})[str(picks)] = [str(value) for value in by_hits]
+        return table
+
     def max_multiplier(self, params: KenoParams) -> Decimal:
         """The table's top multiplier."""
         return max(params.table)

@@ -110,6 +110,13 @@ class Plinko:
         slot = sum(path)
         return Outcome(params.table[slot], {"path": path, "slot": slot})
 
+    def payout_table(self) -> dict[str, dict[str, list[str]]]:
+        """Every table as published: risk -> rows -> multipliers from slot 0 to slot rows."""
+        table: dict[str, dict[str, list[str]]] = {}
+        for (rows, risk), slots in PAYOUT_TABLES.items():
+            table.setdefault(risk, {})[str(rows)] = [str(value) for value in slots]
+        return table
+
     def max_multiplier(self, params: PlinkoParams) -> Decimal:
         """The edge slots' multiplier."""
         return max(params.table)

@@ -146,6 +146,21 @@ async def login(request: Request) -> Response:
 
 
 @handles_errors
+async def upgrade(request: Request) -> Response:
+    """A guest chooses a username and password; same account, a new session."""
+    services = services_of(request)
+    guest = await current_account(request)
+    credentials = await json_body(request, Credentials)
+    await services.accounts.check_login_rate(client_address(request))
+    token = bearer_token(request)
+    assert token is not None
+    account, new_token = await services.accounts.upgrade(
+        guest, token, credentials.username, credentials.password
+    )
+    return session_response(request, account, new_token)
+
+
+@handles_errors
 async def logout(request: Request) -> Response:
     await current_account(request)
     token = bearer_token(request)
@@ -271,6 +286,7 @@ routes = [
     Route("/api/auth/guest", guest, methods=["POST"]),
     Route("/api/auth/register", register, methods=["POST"]),
     Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/upgrade", upgrade, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me),
     Route("/api/wallet", wallet),

@@ -29,7 +29,7 @@ from server.services import Services
 from server.socket_cap import SocketCap
 from server.stepped import ops as stepped_ops
 from server.supervise import Supervisor
-from server.upgrade import copy_history_to_journal, upgrade_open_bets
+from server.upgrade import copy_history_to_journal, drop_history_indexes, upgrade_open_bets
 from server.web_security import WebSecurity
 from server.ws import websocket_endpoint
 
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.services = services
             await upgrade_open_bets(services.redis, services.wallet, services.stepped)
             await copy_history_to_journal(services.redis)
+            await drop_history_indexes(services.redis)
             app.state.crash = crash = CrashService(services)
             await crash.start()
             started.push_async_callback(crash.stop)

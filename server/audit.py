@@ -6,8 +6,10 @@ user from Redis in one atomic read; `audit_all` (the `croupier audit` command)
 streams every user: SCAN for wallets, one atomic pipelined read of each
 batch's wallets and ledger sizes, then the ledgers in id order with pipelined
 HMGETs of bounded size, so memory stays flat however long a ledger is, and
-ids are checked as they come. It also sums the house's profit per game and
-currency over settled bets, and lists every bet still open with its user.
+ids are checked as they come. It lists every bet still open with its user.
+With PostgreSQL it also reads the books there (`server.db.books`): the trial
+balance, and the house's profit per game and currency by SQL, checked against
+the postings; without it, the profit comes from the replay.
 """
 
 import argparse
@@ -25,15 +27,13 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server.config import Settings
+from server.db.books import Books, HouseResult, read_books
 from server.embedded_postgres import EmbeddedPostgres, running_postgres_pid
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from server.wallet import LedgerEntry, UserKeys
 from server.wallet.wallet import VERSION_FIELD
 
-_TRIAL_BALANCE = """
-SELECT currency, sum(amount)::bigint AS total FROM postings GROUP BY currency ORDER BY currency
-"""
 _ARCHIVED_BELOW = """
 SELECT l.user_id, l.entry_id, l.type, l.amount, l.currency, l.game, l.ref, l.status,
        l.balance_after, l.created_at
@@ -64,13 +64,9 @@ class GameTally:
     open_stakes: int = 0
 
     @property
-    def profit(self) -> int:
-        return self.wagered - self.paid
-
-    @property
-    def edge(self) -> float | None:
-        """Realised edge: profit per unit wagered."""
-        return self.profit / self.wagered if self.wagered else None
+    def held(self) -> int:
+        """What the house holds from this game: its profit and the open stakes."""
+        return self.wagered - self.paid + self.open_stakes
 
     def merge(self, other: "GameTally") -> None:
         self.bets += other.bets
@@ -279,14 +275,23 @@ class AuditReport:
     open_bets: int = 0
     users_with_open_bets: int = 0
     tallies: Tallies = field(default_factory=dict)
-    trial_balance: dict[str, int] | None = None
-    """Sum of every PostgreSQL posting per currency (zero when the books balance)."""
+    """The house's side per game and currency, from the replay."""
+    books: Books | None = None
+    """PostgreSQL's books, when the ledger is archived there."""
     elapsed_s: float = 0.0
 
     @property
     def ok(self) -> bool:
-        unbalanced = any(self.trial_balance.values()) if self.trial_balance else False
-        return not self.failed and not unbalanced
+        return not self.failed and not (self.books and self.books.problems())
+
+    def house(self) -> list[HouseResult]:
+        """The house's result per game and currency: from the books, else from the replay."""
+        if self.books is not None:
+            return self.books.house
+        return [
+            HouseResult(game, currency, t.bets, t.wagered, t.paid, t.held, t.open_stakes)
+            for (game, currency), t in sorted(self.tallies.items())
+        ]
 
     def add(self, audit: UserAudit) -> None:
         self.users += 1
@@ -309,21 +314,22 @@ class AuditReport:
             "negative_balances": self.negative,
             "open_bets": self.open_bets,
             "users_with_open_bets": self.users_with_open_bets,
-            "trial_balance": self.trial_balance,
+            "trial_balance": self.books.trial_balance if self.books else None,
+            "books_problems": self.books.problems() if self.books else None,
+            "house_from": "postgresql" if self.books else "replay",
             "games": [
                 {
-                    "game": game,
-                    "currency": currency,
-                    "bets": t.bets,
-                    "wagered": t.wagered,
-                    "paid": t.paid,
-                    "profit": t.profit,
-                    "edge": t.edge,
-                    "theoretical_edge": _as_float(theoretical_edge(game)),
-                    "open_bets": t.open_bets,
-                    "open_stakes": t.open_stakes,
+                    "game": line.game,
+                    "currency": line.currency,
+                    "bets": line.bets,
+                    "wagered": line.wagered,
+                    "paid": line.paid,
+                    "profit": line.profit,
+                    "edge": line.edge,
+                    "theoretical_edge": _as_float(theoretical_edge(line.game)),
+                    "open_stakes": line.open_stakes,
                 }
-                for (game, currency), t in sorted(self.tallies.items())
+                for line in self.house()
             ],
             "problems": {audit.user_id: audit.findings() for audit in self.flagged[:show]},
         }
@@ -358,8 +364,7 @@ async def audit_all(
     if users:
         await _audit_batch(redis, database, users, chunk, report)
     if database is not None:
-        rows = await database.fetch(_TRIAL_BALANCE)
-        report.trial_balance = {row["currency"]: row["total"] for row in rows}
+        report.books = await read_books(database)
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -432,19 +437,23 @@ def format_report(report: AuditReport, show: int) -> str:
         f"open bets (games in progress, or left open by a fault): {report.open_bets:,}"
         f" in {report.users_with_open_bets:,} users",
     ]
-    if report.trial_balance is not None:
-        sums = ", ".join(f"{code} {total:,}" for code, total in report.trial_balance.items())
+    if report.books is not None:
+        sums = ", ".join(f"{code} {total:,}" for code, total in report.books.trial_balance.items())
         lines.append(f"trial balance of the PostgreSQL postings (0 when they balance): {sums}")
-    if report.tallies:
-        lines.append("house profit by game and currency (minor units, settled bets):")
+        lines += [f"books: {problem}" for problem in report.books.problems()]
+    house = report.house()
+    if house:
+        source = "PostgreSQL" if report.books is not None else "the replay"
+        lines.append(f"house profit by game and currency (minor units, settled bets; {source}):")
         header = ("game", "currency", "bets", "wagered", "paid", "profit", "edge", "theory")
         rows = [header]
-        for (game, currency), t in sorted(report.tallies.items()):
-            edge = f"{t.edge:.3%}" if t.edge is not None else "-"
-            theory = theoretical_edge(game)
+        for line in house:
+            edge = f"{line.edge:.3%}" if line.edge is not None else "-"
+            theory = theoretical_edge(line.game)
             rows.append(
-                (game, currency, f"{t.bets:,}", f"{t.wagered:,}", f"{t.paid:,}",
-                 f"{t.profit:,}", edge, "skill game" if theory is None else f"{float(theory):.3%}")
+                (line.game, line.currency, f"{line.bets:,}", f"{line.wagered:,}",
+                 f"{line.paid:,}", f"{line.profit:,}", edge,
+                 "skill game" if theory is None else f"{float(theory):.3%}")
             )  # fmt: skip
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         for row in rows:

@@ -118,6 +118,7 @@ class Accounts:
         self._wallet = wallet
         self._settings = settings
         self._journal_account = runner.script((_HERE / "account_journal.lua").read_text())
+        self._upgrade_profile = runner.script((_HERE / "account_upgrade.lua").read_text())
         self._journal = journal
         _dummy_hash()  # made once now, not in the first login of an unknown name
 
@@ -136,10 +137,7 @@ class Accounts:
         commit point. A failure before it leaves the name free, and a lost race
         for the name removes the unreachable account.
         """
-        if not USERNAME.match(username):
-            raise CroupierError(
-                ErrorCode.BAD_REQUEST, "username must be 3-20 of [A-Za-z0-9_]", "username"
-            )
+        _check_username(username)
         name = username.lower()
         if await self._redis.hexists(USERNAMES_KEY, name):
             raise _taken(username)
@@ -151,6 +149,37 @@ class Accounts:
             raise _taken(username)
         await self._credit_signup(account.id)
         return account, await self.open_session(account.id)
+
+    async def upgrade(
+        self, signed_in: Account, token: str, username: str, password: str
+    ) -> tuple[Account, str]:
+        """Turn the guest `signed_in` with `token` into a registered account with the same id
+        (balance and history stay), and replace its session: a new token, the old one ended.
+
+        Claiming the name is the commit point, as in `register`; the profile then
+        changes in one script that only a guest passes, so of two racing upgrades
+        one wins and the other gives its name back.
+        """
+        if signed_in.kind != "guest":
+            raise CroupierError(ErrorCode.FORBIDDEN, "this account is registered already")
+        _check_username(username)
+        name = username.lower()
+        if await self._redis.hget(USERNAMES_KEY, name) not in (None, signed_in.id):
+            raise _taken(username)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        await self._redis.hsetnx(USERNAMES_KEY, name, signed_in.id)
+        if await self._redis.hget(USERNAMES_KEY, name) != signed_in.id:
+            raise _taken(username)
+        keys = UserKeys(signed_in.id)
+        if not await self._upgrade_profile(keys=[keys.profile], args=[username, password_hash]):
+            if (await self._redis.hget(keys.profile, "name") or "").lower() != name:
+                await self._redis.hdel(USERNAMES_KEY, name)
+            raise CroupierError(ErrorCode.FORBIDDEN, "this account is registered already")
+        account = await self.get(signed_in.id)
+        assert account is not None
+        new_token = await self.open_session(account.id)  # journals the registered account
+        await self.logout(token)
+        return account, new_token
 
     async def login(self, username: str, password: str) -> tuple[Account, str]:
         """A new session for a registered account; INVALID_CREDENTIALS otherwise.
@@ -251,6 +280,13 @@ class Accounts:
                     user_id, amount, currency, key=f"signup:{currency}", kind="deposit",
                     ref="signup",
                 )  # fmt: skip
+
+
+def _check_username(username: str) -> None:
+    if not USERNAME.match(username):
+        raise CroupierError(
+            ErrorCode.BAD_REQUEST, "username must be 3-20 of [A-Za-z0-9_]", "username"
+        )
 
 
 def _taken(username: str) -> CroupierError:

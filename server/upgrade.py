@@ -15,6 +15,11 @@ bet records and revealed seeds written before the journal existed are appended
 to their users' journals, so that the archiver copies them to PostgreSQL; the
 history window trims nothing before this has run to the end (`HISTORY_DONE_KEY`).
 
+History indexes (`drop_history_indexes`): that version also kept two sorted
+sets per user, `{u:<id>}:ledger:idx` and `{u:<id>}:bets:idx`, to filter the
+history by game; the window is small enough to filter as it is read, and
+PostgreSQL indexes the rest, so they are deleted once (`INDEXES_DONE_KEY`).
+
 Every step is idempotent (a record archived twice changes nothing), so
 instances starting together may both run them.
 """
@@ -34,6 +39,11 @@ DONE_KEY = "croupier:upgraded:one-script-bets"
 """String: set once the upgrade of two-step bets ran to the end."""
 HISTORY_DONE_KEY = "croupier:upgraded:history-journaled"
 """String: set once every earlier history is in the journals (trimming may start)."""
+
+INDEXES_DONE_KEY = "croupier:upgraded:history-unindexed"
+"""String: set once the per-user history indexes of earlier versions are deleted."""
+LEGACY_INDEXES = (":ledger:idx", ":bets:idx")
+"""What follows a user's hash tag in the name of a legacy index."""
 
 
 def _user_of(key: str) -> str:
@@ -92,3 +102,23 @@ async def copy_history_to_journal(redis: Redis) -> None:
     await redis.set(HISTORY_DONE_KEY, "1")
     if users:
         log.info("upgrade: the history of %d users is in the journal for PostgreSQL", users)
+
+
+async def drop_history_indexes(redis: Redis) -> None:
+    """Delete the per-user history indexes earlier versions kept, unless done before."""
+    if await redis.exists(INDEXES_DONE_KEY):
+        return
+    dropped = 0
+    batch: list[str] = []
+    async for key in redis.scan_iter(match="{u:*}:*:idx", count=1000):
+        if key[key.index("}") + 1 :] not in LEGACY_INDEXES:
+            continue  # e.g. an idempotency record whose key ends in ":idx"
+        batch.append(key)
+        if len(batch) == 1000:
+            dropped += await redis.unlink(*batch)
+            batch = []
+    if batch:
+        dropped += await redis.unlink(*batch)
+    await redis.set(INDEXES_DONE_KEY, "1")
+    if dropped:
+        log.info("upgrade: deleted %d history indexes of an earlier version", dropped)

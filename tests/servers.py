@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -10,9 +11,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
+from server.db.migrate import migrate
 from server.embedded_postgres import EmbeddedPostgres
 from server.embedded_redis import EmbeddedRedis, free_port
 
@@ -44,6 +48,28 @@ async def private_postgres() -> AsyncIterator[EmbeddedPostgres]:
     finally:
         await postgres.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@asynccontextmanager
+async def private_database(server_url: str) -> AsyncIterator[str]:
+    """A database of the test's own on the test run's PostgreSQL at `server_url`, with the
+    schema applied: yields its URL, and drops it afterwards."""
+    name = f"croupier_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        try:
+            url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+            connection = await asyncpg.connect(url)
+            try:
+                await migrate(connection)
+            finally:
+                await connection.close()
+            yield url
+        finally:
+            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 class ServerProcess:

@@ -194,6 +194,7 @@ async def test_newcomers_are_welcomed_and_returning_players_welcomed_back(site: 
     await page.reload()  # the session comes back with the page
     await expect(welcome).to_have_text(f"Welcome back, {guest}")
     await page.get_by_role("button", name="Log out").click()
+    await page.get_by_role("button", name="Log out anyway").click()  # a guest is warned first
 
     name, password = f"player_{secrets.token_hex(4)}", "correct horse battery"
     dialog = page.get_by_role("dialog")
@@ -491,6 +492,9 @@ async def test_mines_start_reveal_and_cash_out(site: Site, redis: Redis) -> None
     await button.click()
     await expect(button).to_have_text("Cash out")
     await expect(button).to_be_disabled()  # nothing to cash out before the first gem
+    await expect(page.get_by_test_id("mines-info")).to_have_text(  # but the first tile's odds
+        f"3 mines hidden · first tile {times(payout_multiplier(3, 1))} · 88.00%"
+    )
     await expect(page.get_by_test_id("balance")).to_have_text(play(100_000 - 1_000))
     mines = await mine_tiles(site, page, redis)
     safe = [tile for tile in range(TILES) if tile not in mines]
@@ -499,7 +503,8 @@ async def test_mines_start_reveal_and_cash_out(site: Site, redis: Redis) -> None
     await expect(tiles.nth(safe[0])).to_have_class(re.compile(r"\bgem\b"))
     shown, following = page.get_by_test_id("mines-multiplier"), page.get_by_test_id("mines-next")
     await expect(shown).to_have_text(times(payout_multiplier(3, 1)))
-    await expect(following).to_have_text(times(payout_multiplier(3, 2)))
+    # the next tile: its multiplier and its chance (21 gems among the 24 hidden tiles)
+    await expect(following).to_have_text(f"{times(payout_multiplier(3, 2))} · 87.50%")
     await tiles.nth(safe[1]).focus()  # tiles are buttons: the keyboard reveals them too
     await page.keyboard.press("Enter")
     multiplier = payout_multiplier(3, 2)  # 1.2857
@@ -507,7 +512,7 @@ async def test_mines_start_reveal_and_cash_out(site: Site, redis: Redis) -> None
     await expect(button).to_have_text("Cash out 12.85")
     await button.click()
     await expect(page.get_by_test_id("mines-outcome")).to_have_text(
-        f"Cashed out at {times(multiplier)} — won 12.85 PLAY"
+        f"Cashed out at {times(multiplier)} — profit +2.85 PLAY"
     )
     await expect(page.locator(".tile.mine")).to_have_count(3)  # the whole board, once over
     await expect(page.locator(".tile.gem")).to_have_count(TILES - 3)
@@ -647,7 +652,7 @@ async def test_quiz_a_right_answer_then_cash_out(site: Site, redis: Redis) -> No
     await expect(button).to_have_text("Cash out 19.00")
     await button.click()
     await expect(page.get_by_test_id("quiz-outcome")).to_have_text(
-        f"Cashed out at {times('1.9')} — won 19.00 PLAY"
+        f"Cashed out at {times('1.9')} — profit +9.00 PLAY"
     )
     balance = await site.balance(page)
     assert balance == 100_000 - 1_000 + 1_900
@@ -936,7 +941,7 @@ async def test_an_automatic_crash_cashout_is_announced_like_a_manual_one(
             break
     else:
         pytest.fail("four rounds without an automatic cashout")
-    await expect(outcome).to_have_text(f"Cashed out at {times('1.01')} — won 10.10 PLAY")
+    await expect(outcome).to_have_text(f"Cashed out at {times('1.01')} — profit +0.10 PLAY")
     await expect(outcome).to_have_class(re.compile(r"\bwin\b"))
     await expect(page.get_by_test_id("balance")).to_have_text(play(await own_site.balance(page)))
 

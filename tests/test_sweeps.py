@@ -80,9 +80,8 @@ async def test_a_start_whose_first_step_was_lost_is_written_by_the_sweep(
         keys = UserKeys(user["id"])
         step_open = runner.script(script_source(STEP_OPEN, True, OPEN_BET_HELPERS))
         status, payload = await step_open(
-            keys=[keys.wallet, keys.ledger, keys.ledger_index,
-                  keys.idempotency(f"game:{secrets.token_hex(4)}"), keys.seeds, keys.games,
-                  keys.open_on_seeds, keys.games_due, keys.journal],
+            keys=[keys.wallet, keys.ledger, keys.idempotency(f"game:{secrets.token_hex(4)}"),
+                  keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal],
             args=[user["id"], "PLAY", "100", "mines", '{"mines":3}', "86400", keys.events,
                   "0", due_member("mines", user["id"], "")],
         )  # fmt: skip

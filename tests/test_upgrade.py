@@ -10,7 +10,7 @@ import pytest
 from server.audit import audit_user
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
-from server.upgrade import DONE_KEY
+from server.upgrade import DONE_KEY, INDEXES_DONE_KEY
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.servers import ServerProcess, private_redis
 from tests.wsclient import ReplyError, WsClient, new_guest
@@ -74,4 +74,44 @@ async def test_pending_bets_are_voided_and_games_in_progress_hold_their_seed_pai
             assert audit.stored == {"PLAY": 100_000 - 100}, "the Mines stake is still in play"
         finally:
             await runner.aclose()
+            await redis.aclose()
+
+
+async def test_history_indexes_of_earlier_versions_go_and_idempotency_records_stay(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    async with private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        try:
+            first = await ServerProcess(log_dir, REDIS_URL=url).start()
+            token, user = await new_guest(http, first.base_url)
+            client = await WsClient.open(first.ws_url, token)
+            # A client may choose a key that ends like a legacy index's name.
+            bet = {"game": "dice", "amount": 100, "currency": "PLAY", "key": "x:bets:idx"}
+            params = {"target": "50.50", "condition": "over"}
+            placed = await client.request("bet", **bet, params=params)
+            await client.close()
+            await first.stop()
+
+            # What the earlier version kept: per-user history indexes.
+            keys = UserKeys(user["id"])
+            ledger_index, bets_index = keys.tag + ":ledger:idx", keys.tag + ":bets:idx"
+            await redis.zadd(ledger_index, {"dice:000000000000002": 0})
+            await redis.zadd(bets_index, {"dice:000000000000002": 0, "*:000000000000002": 0})
+            await redis.delete(INDEXES_DONE_KEY)
+
+            second = await ServerProcess(log_dir, REDIS_URL=url).start()
+            try:
+                client = await WsClient.open(second.ws_url, token)
+                replayed = await client.request("bet", **bet, params=params)
+                await client.close()
+            finally:
+                await second.stop()
+            assert await redis.exists(ledger_index, bets_index) == 0
+            assert await redis.get(INDEXES_DONE_KEY) == "1"
+            assert replayed == placed, "the retry of the bet returned its first reply"
+            assert int(await redis.hget(keys.wallet, "version")) == placed["id"] + (
+                1 if placed["payout"] else 0
+            )
+        finally:
             await redis.aclose()

@@ -84,7 +84,6 @@ async def test_lua_refuses_non_canonical_amounts(redis: Redis, scripts: WalletSc
             keys=[
                 keys.wallet,
                 keys.ledger,
-                keys.ledger_index,
                 keys.idempotency(f"k{raw}"),
                 keys.journal,
             ],

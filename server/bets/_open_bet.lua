@@ -13,8 +13,8 @@
 -- JSON {"id", "user", "game", "amount", "currency", "params", "server_seed",
 -- "server_seed_hash", "client_seed", "nonce", "created_at"}, or nil and an error
 -- {NO_SEEDS | INSUFFICIENT_FUNDS, message} when nothing was written.
-local function open_bet(wallet, ledger, index, seeds_key, open_key, channel, user, currency,
-                        amount, game, params)
+local function open_bet(wallet, ledger, seeds_key, open_key, channel, user, currency, amount,
+                        game, params)
   local seeds = redis.call('HMGET', seeds_key, 'server_seed', 'server_seed_hash', 'client_seed')
   if not seeds[1] then return nil, {'NO_SEEDS', 'the user has no seed pair yet'} end
   local balance = balance_of(wallet, currency)
@@ -24,7 +24,7 @@ local function open_bet(wallet, ledger, index, seeds_key, open_key, channel, use
   end
   local nonce = redis.call('HINCRBY', seeds_key, 'nonce', 1) - 1
   local bet_id = current_version(wallet) + 1
-  apply(wallet, ledger, index, channel, user, currency, -amount, 'bet', game, fmt_int(bet_id), 'open')
+  apply(wallet, ledger, channel, user, currency, -amount, 'bet', game, fmt_int(bet_id), 'open')
   redis.call('SADD', open_key, fmt_int(bet_id))
   return '{"id":' .. fmt_int(bet_id) .. ',"user":' .. json_str(user)
     .. ',"game":' .. json_str(game) .. ',"amount":' .. fmt_int(amount)

@@ -5,21 +5,21 @@
 -- "win" entry, when it is above 0), stores the bet record and keeps the reply
 -- under the idempotency key. Nothing of a bet is ever half done, so no bet is
 -- ever open on the seed pair.
--- KEYS[1] wallet {u:ID}:wallet          KEYS[2] ledger {u:ID}:ledger
--- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:bet:<key>
--- KEYS[5] seed pair {u:ID}:seeds        KEYS[6] bet records {u:ID}:bets
--- KEYS[7] bet index {u:ID}:bets:idx    KEYS[8] journal of the user's slot
+-- KEYS[1] wallet {u:ID}:wallet   KEYS[2] ledger {u:ID}:ledger
+-- KEYS[3] idempotency key {u:ID}:idem:bet:<key>  KEYS[4] seed pair {u:ID}:seeds
+-- KEYS[5] bet records {u:ID}:bets  KEYS[6] journal of the user's slot
 -- ARGV[1] user id  ARGV[2] currency  ARGV[3] amount  ARGV[4] game
 -- ARGV[5] game params as canonical JSON  ARGV[6] server seed hash the outcome was computed with
 -- ARGV[7] nonce the outcome was computed with  ARGV[8] payout (integer >= 0)
 -- ARGV[9] the bet record JSON without its id: an object '{"game":...}'
 -- ARGV[10] idempotency TTL (s)  ARGV[11] balance events channel
 -- Returns {'ok', reply} with reply the record with "id" first and "balance" (after the
--- bet) last; {'replay', reply} with the first reply of this key; {'STALE', server_seed,
+-- bet) last; {'replay', '{"id", "balance"}'} of this key's first reply (its record is
+-- in the bet records, or PostgreSQL once trimmed); {'STALE', server_seed,
 -- server_seed_hash, client_seed, nonce} when the pair or its nonce moved on (nothing
 -- written: compute again with these); or {CODE, message} with CODE one of
 -- INVALID_AMOUNT, IDEMPOTENCY_CONFLICT, NO_SEEDS, INSUFFICIENT_FUNDS, LIMIT_EXCEEDED.
-journal_to(KEYS[8])
+journal_to(KEYS[6])
 local user, currency, game = ARGV[1], ARGV[2], ARGV[4]
 local amount = parse_int(ARGV[3], 1)
 if not amount then return {'INVALID_AMOUNT', 'amount must be an integer in [1, 2^53-1]'} end
@@ -27,11 +27,11 @@ local paid = parse_int(ARGV[8], 0)
 if not paid then return {'INVALID_AMOUNT', 'payout must be an integer in [0, 2^53-1]'} end
 
 local fingerprint = 'bet|' .. currency .. '|' .. ARGV[3] .. '|' .. game .. '|' .. ARGV[5]
-local previous = idem_lookup(KEYS[4], fingerprint)
+local previous = idem_lookup(KEYS[3], fingerprint)
 if previous == false then return {'IDEMPOTENCY_CONFLICT', 'key was used for another operation'} end
 if previous then return {'replay', previous} end
 
-local pair = redis.call('HMGET', KEYS[5], 'server_seed', 'server_seed_hash', 'client_seed', 'nonce')
+local pair = redis.call('HMGET', KEYS[4], 'server_seed', 'server_seed_hash', 'client_seed', 'nonce')
 if not pair[1] then return {'NO_SEEDS', 'the user has no seed pair yet'} end
 if pair[2] ~= ARGV[6] or pair[4] ~= ARGV[7] then
   return {'STALE', pair[1], pair[2], pair[3], pair[4]}
@@ -44,20 +44,18 @@ if balance - amount + paid > MAX_AMOUNT then
   return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
 end
 
-redis.call('HINCRBY', KEYS[5], 'nonce', 1)
+redis.call('HINCRBY', KEYS[4], 'nonce', 1)
 local bet_id = fmt_int(current_version(KEYS[1]) + 1)
-local _, after = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[11], user, currency, -amount, 'bet', game,
-  bet_id, 'settled')
+local _, after = apply(KEYS[1], KEYS[2], ARGV[11], user, currency, -amount, 'bet', game, bet_id,
+  'settled')
 if paid > 0 then
-  _, after = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[11], user, currency, paid, 'win', game, bet_id,
-    'done')
+  _, after = apply(KEYS[1], KEYS[2], ARGV[11], user, currency, paid, 'win', game, bet_id, 'done')
 end
 local record = '{"id":' .. bet_id .. ',' .. string.sub(ARGV[9], 2)
-local padded = string.format('%015d', tonumber(bet_id))
-redis.call('HSET', KEYS[6], bet_id, record)
+redis.call('HSET', KEYS[5], bet_id, record)
 journal('bet', user, record)
-redis.call('ZADD', KEYS[7], 0, game .. ':' .. padded, 0, '*:' .. padded)
-local reply = string.sub(record, 1, -2) .. ',"balance":' .. fmt_int(after) .. '}'
+local balance_after = ',"balance":' .. fmt_int(after) .. '}'
 journal_flush()
-idem_store(KEYS[4], fingerprint, reply, ARGV[10])
-return {'ok', reply}
+-- The key keeps the bet id and the balance: with the bet record, the whole reply.
+idem_store(KEYS[3], fingerprint, '{"id":' .. bet_id .. balance_after, ARGV[10])
+return {'ok', string.sub(record, 1, -2) .. balance_after}

@@ -72,12 +72,15 @@ async def verify(request: Request) -> Response:
 
 
 async def games(request: Request) -> Response:
-    """Every game with the JSON schema of its params, and the bet limits per currency."""
+    """Every game with the JSON schema of its params (and its payout table, for a game that
+    pays from one), and the bet limits per currency."""
     services = services_of(request)
-    instant = {
-        name: {"kind": "instant", "params": game.params_model.model_json_schema()}
-        for name, game in services.bets.games.items()
-    }
+    instant: dict[str, dict[str, Any]] = {}
+    for name, game in services.bets.games.items():
+        instant[name] = {"kind": "instant", "params": game.params_model.model_json_schema()}
+        table = getattr(game, "payout_table", None)
+        if table is not None:
+            instant[name]["payout_table"] = table()
     stepped = {
         name: {
             "kind": "stepped",

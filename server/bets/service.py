@@ -35,6 +35,7 @@ from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
 from server.wallet.journal import Journal
 from server.wallet.scripts import script_source
+from server.wallet.window import window_page
 
 _HERE = Path(__file__).parent
 OPEN_BET_HELPERS = _HERE / "_open_bet.lua"
@@ -44,6 +45,7 @@ SELECT record FROM bets
 WHERE user_id = $1 AND bet_id < $2 AND ($3::text IS NULL OR game = $3)
 ORDER BY bet_id DESC LIMIT $4
 """
+_ARCHIVED_BET = "SELECT record::text FROM bets WHERE user_id = $1 AND bet_id = $2"
 PLAY_ATTEMPTS = 100
 """Compare-and-set attempts of one bet before BUSY (each lost one means another bet won)."""
 CACHED_PAIRS = 65_536
@@ -155,8 +157,8 @@ class BetService:
     ) -> tuple[str, dict[str, Any]]:
         keys = UserKeys(user_id)
         redis_keys = [
-            keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"bet:{request.key}"),
-            keys.seeds, keys.bets, keys.bets_index, keys.journal,
+            keys.wallet, keys.ledger, keys.idempotency(f"bet:{request.key}"), keys.seeds,
+            keys.bets, keys.journal,
         ]  # fmt: skip
         params_json = params.model_dump_json()
         pair = self._pairs.get(user_id) or await self._read_pair(user_id)
@@ -217,18 +219,23 @@ class BetService:
         return pair
 
     async def _replayed(self, user_id: str, first: dict[str, Any]) -> dict[str, Any]:
-        """The first reply of a replayed key. Keys used before bets were one script
-        stored only the bet id: their reply is the bet record with today's balance."""
-        if "balance" in first:
+        """The first reply of a replayed key, from what its record keeps: the bet id and the
+        balance after the bet; the bet record comes from the window in Redis, or from
+        PostgreSQL once trimmed. (Keys of earlier versions kept the whole reply, or only the
+        bet id: that reply is the bet record with today's balance.)"""
+        if "game" in first:
             return first
         keys = UserKeys(user_id)
-        stored, wallet = await asyncio.gather(
-            self._redis.hget(keys.bets, str(first["id"])), self._redis.hgetall(keys.wallet)
-        )
+        stored = await self._redis.hget(keys.bets, str(first["id"]))
+        if stored is None and self._database is not None:
+            stored = await self._database.fetchval(_ARCHIVED_BET, user_id, first["id"])
         if stored is None:
             raise CroupierError(ErrorCode.TX_NOT_OPEN, f"bet {first['id']} was voided")
-        record: dict[str, Any] = json.loads(stored)
-        record["balance"] = int(wallet.get(record["currency"], 0))
+        record: dict[str, Any] = orjson.loads(stored)
+        balance = first.get("balance")
+        if balance is None:
+            balance = int(await self._redis.hget(keys.wallet, record["currency"]) or 0)
+        record["balance"] = balance
         return record
 
     async def record(self, user_id: str, user_name: str, record: dict[str, Any]) -> bool:
@@ -236,8 +243,7 @@ class BetService:
         announce it in the live feed; False if it was stored before."""
         keys = UserKeys(user_id)
         stored = await self._record(
-            keys=[keys.bets, keys.bets_index, keys.journal],
-            args=[record["id"], record["game"], dumps(record), user_id],
+            keys=[keys.bets, keys.journal], args=[record["id"], dumps(record), user_id]
         )
         self._journal.wrote(user_id)
         if stored:
@@ -265,17 +271,14 @@ class BetService:
         """Settled bets newest first, each with its server seed once that is revealed: the
         recent ones from Redis, older ones (below the history floor) from PostgreSQL."""
         keys = UserKeys(user_id)
-        prefix = game or "*"
-        upper = f"({prefix}:{before:015d}" if before is not None else f"[{prefix}:~"
-        members, floor = await asyncio.gather(
-            self._redis.zrevrangebylex(keys.bets_index, upper, f"[{prefix}:", start=0, num=limit),
-            self._redis.hget(keys.history, "bets_floor"),
+        stored, floor = await (
+            self._redis.pipeline(transaction=True)
+            .hgetall(keys.bets)
+            .hget(keys.history, "bets_floor")
+            .execute()
         )
         bets_floor = int(floor or 1)
-        ids = [member.rpartition(":")[2].lstrip("0") for member in members]
-        ids = [bet_id for bet_id in ids if int(bet_id) >= bets_floor]
-        raw = await self._redis.hmget(keys.bets, ids) if ids else []
-        records = [json.loads(item) for item in raw if item is not None]
+        records = window_page(stored, bets_floor, before, limit, game)
         missing = limit - len(records)
         if missing > 0 and bets_floor > 1 and self._database is not None:
             below = bets_floor if before is None else min(bets_floor, before)

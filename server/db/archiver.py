@@ -111,10 +111,15 @@ FROM unnest($1::text[]) AS u(user_id)
 """
 _INSERT_USERS = """
 INSERT INTO users (id, name, kind, password_hash, created_at)
-SELECT a->>'id', a->>'name', a->>'kind', a->>'password_hash', (a->>'created_at')::bigint
+SELECT DISTINCT ON (a->>'id')
+       a->>'id', a->>'name', a->>'kind', a->>'password_hash', (a->>'created_at')::bigint
 FROM unnest($1::text[]) AS t(raw), LATERAL (SELECT raw::jsonb AS a) j
-ON CONFLICT DO NOTHING
+ORDER BY a->>'id', a->>'kind' = 'registered' DESC
+ON CONFLICT (id) DO UPDATE
+SET name = EXCLUDED.name, kind = EXCLUDED.kind, password_hash = EXCLUDED.password_hash
+WHERE users.kind = 'guest' AND EXCLUDED.kind = 'registered'
 """
+"""A guest becomes registered (an upgrade journals the account again); nothing else changes."""
 _INSERT_ROUNDS = """
 INSERT INTO crash_rounds (chain, id, hash, point_x100, voided, crashed_at, totals)
 SELECT r->>'chain', (r->>'id')::bigint, r->>'hash', (r->>'point_x100')::bigint,
@@ -315,10 +320,9 @@ class Archiver:
     async def _trim_history(self, user_id: str, entries: int, bets: int) -> None:
         keys = UserKeys(user_id)
         await self._trim(
-            keys=[keys.wallet, keys.ledger, keys.ledger_index, keys.bets, keys.bets_index,
-                  keys.history],
+            keys=[keys.wallet, keys.ledger, keys.bets, keys.history],
             args=[self._window, TRIM_BUDGET, entries, bets],
-        )  # fmt: skip
+        )
 
     async def _ensure_group(self, slot: int) -> None:
         if slot in self._groups:

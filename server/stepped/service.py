@@ -132,8 +132,8 @@ class SteppedGames:
             )
         keys = UserKeys(user_id)
         redis_keys = [
-            keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(f"game:{key}"),
-            keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal,
+            keys.wallet, keys.ledger, keys.idempotency(f"game:{key}"), keys.seeds, keys.games,
+            keys.open_on_seeds, keys.games_due, keys.journal,
         ]  # fmt: skip
         args = [
             user_id,
@@ -258,9 +258,8 @@ class SteppedGames:
         new_state = {**state, "record": rules.record(played)}
         status, payload = await self._update(
             keys=[
-                keys.wallet, keys.ledger, keys.ledger_index,
-                keys.idempotency(f"game-settle:{state['id']}"), keys.games, keys.bets,
-                keys.bets_index, keys.open_on_seeds, keys.games_due, keys.journal,
+                keys.wallet, keys.ledger, keys.idempotency(f"game-settle:{state['id']}"),
+                keys.games, keys.bets, keys.open_on_seeds, keys.games_due, keys.journal,
             ],
             args=[
                 state["user"], state["game"], str(state["id"]), version,

@@ -14,6 +14,7 @@ local JOURNAL_USER = nil
 local JOURNAL_RECORDS = {}
 
 local function journal_to(key)
+  if string.sub(key, -8) ~= ':journal' then error('not a journal stream: ' .. key) end
   JOURNAL = key
 end
 
@@ -63,18 +64,27 @@ local function save_entry(ledger, e)
   return json
 end
 
+-- An idempotency record is "<digest of the operation's arguments>\n<result>":
+-- 16 hex digits of the SHA-1 of the fingerprint, so the record stays small
+-- whatever the arguments.
+local function idem_digest(fingerprint)
+  return string.sub(redis.sha1hex(fingerprint), 1, 16)
+end
+
 -- The stored result of an idempotency key: nil when the key is new, false when
--- it was used with other arguments, else the first result.
+-- it was used with other arguments, else the first result. (Records of earlier
+-- versions hold the fingerprint itself.)
 local function idem_lookup(idem_key, fingerprint)
   local stored = redis.call('GET', idem_key)
   if not stored then return nil end
   local sep = string.find(stored, '\n', 1, true)
-  if string.sub(stored, 1, sep - 1) ~= fingerprint then return false end
+  local held = string.sub(stored, 1, sep - 1)
+  if held ~= idem_digest(fingerprint) and held ~= fingerprint then return false end
   return string.sub(stored, sep + 1)
 end
 
 local function idem_store(idem_key, fingerprint, result, ttl_s)
-  redis.call('SET', idem_key, fingerprint .. '\n' .. result, 'EX', ttl_s)
+  redis.call('SET', idem_key, idem_digest(fingerprint) .. '\n' .. result, 'EX', ttl_s)
 end
 
 local function balance_of(wallet, currency)
@@ -86,10 +96,10 @@ local function current_version(wallet)
 end
 
 -- Moves `delta` on the balance, appends the ledger entry with the next version
--- as its id, indexes it by game and publishes the balance event. Call only
+-- as its id and publishes the balance event. Call only
 -- after every check has passed: nothing may fail after the first write.
 -- Returns the entry's JSON and the new balance and version.
-local function apply(wallet, ledger, index, channel, user, currency, delta, kind, game, ref, status)
+local function apply(wallet, ledger, channel, user, currency, delta, kind, game, ref, status)
   if not JOURNAL then error('the script wrote money without naming its journal') end
   local balance = redis.call('HINCRBY', wallet, currency, fmt_int(delta))
   local version = redis.call('HINCRBY', wallet, 'version', 1)
@@ -97,9 +107,6 @@ local function apply(wallet, ledger, index, channel, user, currency, delta, kind
     id = version, user = user, type = kind, amount = delta, currency = currency,
     game = game, ref = ref, status = status, balance_after = balance, created_at = now_ms(),
   })
-  if game ~= '' then
-    redis.call('ZADD', index, 0, game .. ':' .. string.format('%015d', version))
-  end
   redis.call('PUBLISH', channel, '{"event":"balance","data":{"currency":' .. json_str(currency)
     .. ',"balance":' .. fmt_int(balance) .. ',"version":' .. fmt_int(version)
     .. ',"reason":{"type":' .. json_str(kind) .. ',"game":' .. json_str(game)
@@ -110,7 +117,7 @@ end
 -- Closes the open bet `bet_id`, paying `payout` (>= 0) as a "win" entry.
 -- Returns the result JSON {"bet", "tx", "balance", "version"}, or nil and an
 -- error {CODE, message} when nothing was written.
-local function settle_open_bet(wallet, ledger, index, channel, user, bet_id, payout)
+local function settle_open_bet(wallet, ledger, channel, user, bet_id, payout)
   local bet = bet_id and load_entry(ledger, bet_id)
   if not bet or bet.type ~= 'bet' or bet.status ~= 'open' then
     return nil, {'TX_NOT_OPEN', 'transaction ' .. tostring(bet_id) .. ' is not an open bet'}
@@ -122,8 +129,8 @@ local function settle_open_bet(wallet, ledger, index, channel, user, bet_id, pay
   local bet_json = save_entry(ledger, bet)
   local tx, balance, version = 'null', balance_of(wallet, bet.currency), current_version(wallet)
   if payout > 0 then
-    tx, balance, version = apply(wallet, ledger, index, channel, user, bet.currency,
-      payout, 'win', bet.game, bet.ref, 'done')
+    tx, balance, version = apply(wallet, ledger, channel, user, bet.currency, payout, 'win',
+      bet.game, bet.ref, 'done')
   end
   return '{"bet":' .. bet_json .. ',"tx":' .. tx .. ',"balance":' .. fmt_int(balance)
     .. ',"version":' .. fmt_int(version) .. '}'

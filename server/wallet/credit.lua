@@ -1,14 +1,13 @@
 -- credit: add `amount` to a user's balance and append a ledger entry.
 -- KEYS[1] wallet hash {u:ID}:wallet      KEYS[2] ledger hash {u:ID}:ledger
--- KEYS[3] ledger index {u:ID}:ledger:idx KEYS[4] idempotency key {u:ID}:idem:<key>
--- KEYS[5] journal of the user's slot
+-- KEYS[3] idempotency key {u:ID}:idem:<key> KEYS[4] journal of the user's slot
 -- ARGV[1] user id   ARGV[2] currency   ARGV[3] amount (canonical integer >= 1)
 -- ARGV[4] kind: win | refund | deposit | adjust   ARGV[5] game ('' for none)
 -- ARGV[6] ref   ARGV[7] idempotency TTL in seconds   ARGV[8] balance events channel
 -- Returns {'ok', result} or {'replay', result} with result the JSON
 -- {"tx": entry, "balance": n, "version": n}; or {CODE, message} with CODE one
 -- of INVALID_AMOUNT, BAD_REQUEST, IDEMPOTENCY_CONFLICT, LIMIT_EXCEEDED.
-journal_to(KEYS[5])
+journal_to(KEYS[4])
 local user, currency, kind, game, ref = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local amount = parse_int(ARGV[3], 1)
 if not amount then return {'INVALID_AMOUNT', 'amount must be an integer in [1, 2^53-1]'} end
@@ -17,7 +16,7 @@ if kind ~= 'win' and kind ~= 'refund' and kind ~= 'deposit' and kind ~= 'adjust'
 end
 
 local fingerprint = 'credit|' .. currency .. '|' .. ARGV[3] .. '|' .. kind .. '|' .. game .. '|' .. ref
-local previous = idem_lookup(KEYS[4], fingerprint)
+local previous = idem_lookup(KEYS[3], fingerprint)
 if previous == false then return {'IDEMPOTENCY_CONFLICT', 'key was used for another operation'} end
 if previous then return {'replay', previous} end
 
@@ -25,9 +24,9 @@ if balance_of(KEYS[1], currency) + amount > MAX_AMOUNT then
   return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
 end
 
-local tx, new_balance, version = apply(KEYS[1], KEYS[2], KEYS[3], ARGV[8], user, currency,
+local tx, new_balance, version = apply(KEYS[1], KEYS[2], ARGV[8], user, currency,
   amount, kind, game, ref, 'done')
 local result = result_json(tx, new_balance, version)
 journal_flush()
-idem_store(KEYS[4], fingerprint, result, ARGV[7])
+idem_store(KEYS[3], fingerprint, result, ARGV[7])
 return {'ok', result}

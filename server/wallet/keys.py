@@ -35,11 +35,6 @@ class UserKeys:
         return f"{self.tag}:ledger"
 
     @property
-    def ledger_index(self) -> str:
-        """Sorted set (lexicographic): `<game>:<id padded to 15 digits>`."""
-        return f"{self.tag}:ledger:idx"
-
-    @property
     def profile(self) -> str:
         """Hash: id, name, kind, created_at and the password hash if registered."""
         return f"{self.tag}:profile"
@@ -68,11 +63,6 @@ class UserKeys:
     def bets(self) -> str:
         """Hash: bet id -> settled bet record JSON."""
         return f"{self.tag}:bets"
-
-    @property
-    def bets_index(self) -> str:
-        """Sorted set (lexicographic): `<game>:<id>` and `*:<id>`, ids padded to 15 digits."""
-        return f"{self.tag}:bets:idx"
 
     @property
     def games(self) -> str:

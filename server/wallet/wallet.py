@@ -6,11 +6,10 @@ under the operation's idempotency key and publishes the `balance` event, all
 in one atomic step. Python never reads a balance to write it back.
 """
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 import asyncpg
 import orjson
@@ -21,6 +20,7 @@ from server.errors import CroupierError, ErrorCode
 from server.wallet.journal import Journal
 from server.wallet.keys import UserKeys
 from server.wallet.scripts import WalletScripts
+from server.wallet.window import window_page
 
 _ARCHIVED_ENTRIES = """
 SELECT entry_id, user_id, type, amount, currency, game, ref, status, balance_after, created_at
@@ -177,19 +177,24 @@ class Wallet:
         """Ledger entries newest first, with ids below `before`, of one game if given: the
         recent ones from Redis, older ones (below the history floor) from PostgreSQL."""
         keys = UserKeys(user)
-        floor = int(await self._redis.hget(keys.history, "floor") or 1)
-        if game is None:
+        entries: list[LedgerEntry] = []
+        if game is None:  # ids run 1, 2, 3...: read just the page
+            floor = int(await self._redis.hget(keys.history, "floor") or 1)
             top = before - 1 if before is not None else await self._version(keys)
-            ids = [str(i) for i in range(top, max(top - limit, floor - 1), -1)]
+            ids = range(top, max(top - limit, floor - 1), -1)
+            raw = await self._redis.hmget(keys.ledger, [str(i) for i in ids]) if ids else []
+            for entry_id, entry in zip(ids, raw, strict=True):
+                if entry is None:  # trimmed since the floor was read: PostgreSQL has it
+                    floor = entry_id + 1
+                    break
+                entries.append(orjson.loads(entry))
         else:
-            upper = f"({game}:{before:015d}" if before is not None else f"[{game}:~"
-            members = await self._redis.zrevrangebylex(
-                keys.ledger_index, upper, f"[{game}:", start=0, num=limit
+            pipe = self._redis.pipeline(transaction=True)
+            stored_floor, stored = (
+                await pipe.hget(keys.history, "floor").hgetall(keys.ledger).execute()
             )
-            ids = [member.rpartition(":")[2].lstrip("0") for member in members]
-            ids = [entry_id for entry_id in ids if int(entry_id) >= floor]
-        raw = await self._redis.hmget(keys.ledger, ids) if ids else []
-        entries: list[LedgerEntry] = [json.loads(entry) for entry in raw if entry is not None]
+            floor = int(stored_floor or 1)
+            entries = cast(list[LedgerEntry], window_page(stored, floor, before, limit, game))
         missing = limit - len(entries)
         if missing > 0 and floor > 1 and self._database is not None:
             below = floor if before is None else min(floor, before)
@@ -203,8 +208,7 @@ class Wallet:
     async def _run(self, script: Any, user: str, key: str, args: list[str]) -> Movement:
         keys = UserKeys(user)
         redis_keys = [
-            keys.wallet, keys.ledger, keys.ledger_index, keys.idempotency(check_key(key)),
-            keys.journal,
+            keys.wallet, keys.ledger, keys.idempotency(check_key(key)), keys.journal,
         ]  # fmt: skip
         status, payload = await script(keys=redis_keys, args=[*args, self._ttl, keys.events])
         if self._journal is not None:

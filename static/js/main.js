@@ -20,9 +20,10 @@ import { Router } from "./router.js";
 import { Session } from "./session.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
-import { authDialog } from "./ui/auth-dialog.js";
+import { authDialog, confirmGuestLogout } from "./ui/auth-dialog.js";
 import { mountHeader } from "./ui/header.js";
 import { mountSidebar } from "./ui/sidebar.js";
+import { countBet } from "./ui/live-stats.js";
 import { toast } from "./ui/toast.js";
 
 const CURRENCY_KEY = "croupier.currency";
@@ -35,11 +36,14 @@ const store = new Store({
   currencies: {}, // currency -> decimals
   limits: {}, // currency -> {min_bet, max_bet, max_payout}
   schemas: {}, // instant game -> params JSON schema
+  payoutTables: {}, // game -> its published payout table (Plinko, Keno)
   currency: localStorage.getItem(CURRENCY_KEY) ?? "PLAY",
   status: "connecting",
   offered: new Set(), // game ids the server plays
   liveBets: [],
   myBets: [],
+  stats: { counted: new Set(), currencies: {} }, // live stats of this session (ui/live-stats.js)
+  statsOpen: false,
 });
 const socket = new Socket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, (status) =>
   store.set("status", status));
@@ -54,6 +58,8 @@ const app = {
   router: null,
   decimals: (currency) => store.get("currencies")[currency] ?? 2,
   format: (minor, currency, options) => formatAmount(minor, app.decimals(currency), options),
+  /** A settled bet's profit in words: "+2.85 PLAY" (the payout less the stake, signed). */
+  profit: ({ amount, payout, currency }) => `${formatAmount(payout - amount, app.decimals(currency), { sign: true })} ${currency}`,
   selectCurrency(code) {
     localStorage.setItem(CURRENCY_KEY, code);
     store.set("currency", code);
@@ -88,6 +94,7 @@ const app = {
     }
   },
   async logout() {
+    if (store.get("user")?.kind === "guest" && !(await confirmGuestLogout(app))) return;
     await session.logout().catch((error) => toast(plainWords(error), "error"));
   },
   async loadMyBets() {
@@ -97,6 +104,7 @@ const app = {
   },
   /** A bet of this user just settled: show it in "My bets". */
   recordBet(record) {
+    countBet(store, record);
     store.set("myBets", [record, ...store.get("myBets").filter((bet) => bet.id !== record.id)].slice(0, FEED_LENGTH));
   },
 };
@@ -132,8 +140,12 @@ socket.on("open", () => {
   // A reconnect: the server sends fresh balances; reload what pages show.
   if (store.get("user")) app.loadMyBets().catch(() => {});
 });
+let statsOf = null; // the user id the live stats belong to
 store.watch("user", (user) => {
   if (!user) store.set("myBets", []);
+  if (user?.id === statsOf) return;
+  statsOf = user?.id ?? null;
+  store.set("stats", { counted: new Set(), currencies: {} }); // a session's stats are one player's
 });
 
 async function loadCatalog() {
@@ -141,6 +153,8 @@ async function loadCatalog() {
   store.set("currencies", catalog.currencies);
   store.set("limits", catalog.limits);
   store.set("schemas", Object.fromEntries(Object.entries(catalog.games).map(([name, game]) => [name, game.params])));
+  store.set("payoutTables", Object.fromEntries(Object.entries(catalog.games)
+    .filter(([, game]) => game.payout_table).map(([name, game]) => [name, game.payout_table])));
   if (!(store.get("currency") in catalog.currencies)) store.set("currency", Object.keys(catalog.currencies)[0]);
   for (const game of Object.keys(catalog.games)) offer(game);
 }

@@ -2,7 +2,9 @@
 // `newcomer` says whether the account was created just now (guest, register)
 // or is coming back (login, a session restored with the page).
 // The session token lives in the server's HttpOnly cookie; a localStorage flag
-// only remembers that there is one, so a signed-out visit asks nothing.
+// only remembers that there is one (and whose: another tab reloads when it
+// changes), so a signed-out visit asks nothing. A guest may register: same
+// account, a new session (the guest's ends, its sockets reconnect with the new cookie).
 
 import { api } from "./http.js";
 
@@ -43,9 +45,14 @@ export class Session {
     return this.start(api("/api/auth/register", { method: "POST", body: { username, password } }), true);
   }
 
+  /** The signed-in guest becomes a registered account with the same balance and history. */
+  upgrade(username, password) {
+    return this.start(api("/api/auth/upgrade", { method: "POST", body: { username, password } }), false);
+  }
+
   async start(call, newcomer) {
     const { token, user } = await call;
-    localStorage.setItem(FLAG, "1");
+    localStorage.setItem(FLAG, `${user.id}:${user.kind}`);
     this.store.set("balances", {});
     this.store.set("newcomer", newcomer);
     this.store.set("user", user);

@@ -23,6 +23,16 @@ export function minesMultiplier(mines, safe) {
   return floor4(99n * choose(MINES_TILES, safe), 100n * choose(MINES_TILES - mines, safe));
 }
 
+/** Mines: the chance in percent, floored to 2 decimals, that the next tile after `safe` gems is one
+ * more gem: (25 - mines - safe) / (25 - safe); null if no tile is left to reveal. */
+export function minesChance(mines, safe) {
+  const hidden = MINES_TILES - safe;
+  const gems = hidden - mines;
+  if (safe < 0 || gems <= 0) return null;
+  const scaled = (BigInt(gems) * 10000n) / BigInt(hidden);
+  return `${scaled / 100n}.${String(scaled % 100n).padStart(2, "0")}`;
+}
+
 export const HILO_RANKS = ["2", "3", "4", "5", "6", "7", "8", "9", "10", "J", "Q", "K", "A"];
 const RED_SUITS = new Set(["♦", "♥"]);
 

@@ -31,7 +31,7 @@ export class PlinkoBoard {
     this.draw(performance.now());
   }
 
-  /** Slot labels (multipliers known for these rows and risk), by slot. */
+  /** Slot labels (the multipliers of these rows and risk), by slot. */
   setLabels(labels) {
     this.labels = labels;
     this.draw(performance.now());

@@ -4,13 +4,17 @@
 // bet button into "Cash out" while a game is open, and keeps the page on the
 // newest state of the game: from replies, from `game.state` events (another
 // tab playing), and from `<game>.active` on load, reconnect and sign-in.
+// A game whose spec has `autoMoves` gets Autobet: whole games one after
+// another, each started, played with those moves and cashed out.
 
 import { h } from "../dom.js";
 import { plainWords } from "../errors.js";
+import { ApiError } from "../http.js";
 import { applyMultiplier, compareDecimal, formatMultiplier } from "../money.js";
 import { newKey } from "../random.js";
 import { betControls } from "../ui/bet-controls.js";
 import { betsTable } from "../ui/bets-table.js";
+import { statsPanel } from "../ui/live-stats.js";
 import { resultsStrip } from "../ui/results-strip.js";
 
 /** What a game page shows while the server does not offer the game; re-renders once it does. */
@@ -32,19 +36,30 @@ export function notOffered(el, app, id, title) {
  *   "event" or "resume";
  * - lock(locked): lock the start fields while a game is open;
  * - outcome(data) -> sentence for an ended game;
- * - setBusy(busy): disable the game's actions while one is in flight.
+ * - setBusy(busy): disable the game's actions while one is in flight;
+ * - autoMoves() (optional) -> the moves of one autobet game, [{action, params}],
+ *   or null (the page showed why); onMode(auto) hears Manual / Auto.
  * Returns {act, current, controls, destroy}.
  */
 export function steppedGame(el, app, spec) {
   const { store, socket } = app;
   const results = resultsStrip();
-  const controls = betControls(app, { fields: spec.fields, profitLabel: "Total profit", onBet: onButton });
+  const auto = spec.autoMoves ? {
+    play: playWhole,
+    check: () => (isOpen() ? "Finish the game in progress first" : spec.autoMoves() === null ? "Complete the game's settings first" : null),
+    manual: () => renderControls(),
+    onRun: () => renderControls(),
+    onMode: spec.onMode,
+  } : null;
+  const controls = betControls(app, { fields: spec.fields, profitLabel: "Total profit", onBet: onButton, auto });
   const outcome = h("p", { class: "game-outcome", "aria-live": "polite", "data-testid": `${spec.game}-outcome` });
   const table = betsTable(app);
+  const stats = statsPanel(app);
   el.append(
     h("section", { class: `game game-${spec.game}`, "aria-label": spec.title },
       h("div", { class: "card game-panel" }, controls.el, outcome),
       h("div", { class: "card game-stage" }, results.el, spec.stage)),
+    stats.el,
     table.el);
 
   let game = null; // the newest reply or event of this game, ended or not
@@ -95,6 +110,13 @@ export function steppedGame(el, app, spec) {
 
   function renderControls() {
     const open = isOpen();
+    if (controls.auto?.isAuto()) {
+      controls.setLocked(controls.auto.running());
+      spec.lock(open || controls.auto.running());
+      spec.setBusy(controls.auto.running());
+      controls.auto.render();
+      return;
+    }
     controls.setLocked(open || inFlight === "start");
     spec.lock(open || inFlight === "start");
     spec.setBusy(inFlight !== null);
@@ -168,6 +190,20 @@ export function steppedGame(el, app, spec) {
     }
   }
 
+  /** Autobet: one whole game with the spec's moves; resolves with its settled bet record. */
+  async function playWhole(amount, currency) {
+    const moves = spec.autoMoves();
+    if (moves === null || isOpen()) throw new ApiError("BAD_REQUEST", "finish the game in progress first");
+    apply(await run("start", `${spec.game}.start`, { amount, currency, key: newKey(spec.game), ...spec.startParams() }), "start");
+    for (const move of moves) {
+      if (!isOpen()) break;
+      apply(await run("action", `${spec.game}.${move.action}`, move.params, { resend: false }), "action");
+    }
+    if (isOpen()) apply(await run("cashout", `${spec.game}.cashout`, {}, { resend: false }), "action");
+    if (!game?.bet) throw new ApiError("INTERNAL", "the game's result did not arrive");
+    return game.bet;
+  }
+
   /** Load the game in progress; if the one shown ended unseen, load its result. */
   async function resync() {
     if (!store.get("user")) return;
@@ -215,6 +251,7 @@ export function steppedGame(el, app, spec) {
     destroy() {
       stops.forEach((stop) => stop());
       controls.destroy();
+      stats.destroy();
       table.destroy();
     },
   };

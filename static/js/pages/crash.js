@@ -1,15 +1,18 @@
 // Crash: the live round on a canvas, bet (with optional auto cashout) during
 // BETTING, cash out while RUNNING, the round's players and recent points.
 // A bet clicked outside BETTING, or refused as too late, waits for the next
-// round (and can be cancelled).
+// round (and can be cancelled), and the page says so. Autobet bets one round
+// after another with the auto cashout set.
 
 import { h, replaceChildren } from "../dom.js";
 import { CrashChart } from "../crash/chart.js";
 import { plainWords } from "../errors.js";
+import { ApiError } from "../http.js";
 import { applyMultiplier, formatAmount, parseDecimal } from "../money.js";
 import { newKey } from "../random.js";
 import { betControls } from "../ui/bet-controls.js";
 import { coin } from "../ui/coin.js";
+import { countBet, statsPanel } from "../ui/live-stats.js";
 import { resultsStrip } from "../ui/results-strip.js";
 
 const MIN_AUTO = 101; // 1.01x in hundredths
@@ -21,7 +24,8 @@ export function crashPage(el, app) {
     el.append(h("section", { class: "card empty-state" }, h("h1", {}, "Crash"), h("p", {}, "Crash is not running on this server right now.")));
     return store.watch("offered", (offered) => offered.has("crash") && app.router.render());
   }
-  let queued = null; // a bet waiting for the next round: {amount, currency, auto, key}
+  let queued = null; // a bet waiting for the next round: {amount, currency, auto, key, resolve?, reject?}
+  let placed = null; // this page's bet in the round in progress: the same, with its round
   let inFlight = false;
   let frame = 0;
 
@@ -34,7 +38,15 @@ export function crashPage(el, app) {
       h("div", { class: "input-wrap" }, autoInput, h("span", { class: "suffix" }, "×")), autoError)],
     showProfit: false,
     onBet: act,
+    auto: {
+      play: playRound, check: autoCheck, manual: () => render(),
+      cancel() { // a bet still waiting for its round is not sent
+        queued?.reject?.(new ApiError("CANCELLED", "autobet stopped"));
+        if (queued?.reject) queued = null;
+      },
+    },
   });
+  const stats = statsPanel(app);
   const canvas = h("canvas", { class: "crash-canvas", role: "img", "aria-label": "Crash round chart" });
   const chart = new CrashChart(canvas);
   const history = resultsStrip(12);
@@ -47,7 +59,8 @@ export function crashPage(el, app) {
       h("div", { class: "card game-panel" }, controls.el, outcome,
         h("div", { class: "players" }, h("div", { class: "card-head" }, h("h2", {}, "Players"), playerCount),
           h("div", { class: "table-scroll" }, h("table", { class: "table players-table", "data-testid": "crash-players" }, players)))),
-      h("div", { class: "card game-stage" }, history.el, h("div", { class: "crash-frame" }, canvas), status)));
+      h("div", { class: "card game-stage" }, history.el, h("div", { class: "crash-frame" }, canvas), status)),
+    stats.el);
 
   const me = () => store.get("user")?.name; // players are listed by public name only
   const mine = () => round.players.get(me());
@@ -77,7 +90,7 @@ export function crashPage(el, app) {
   const announceCashout = (bet) => {
     if (announced === round.roundId) return;
     announced = round.roundId;
-    showOutcome(`Cashed out at ${bet.multiplier}× — won ${app.format(bet.payout, bet.currency)} ${bet.currency}`, true);
+    showOutcome(`Cashed out at ${bet.multiplier}× — profit ${app.profit(bet)}`, true);
   };
 
   async function send(bet) {
@@ -85,15 +98,17 @@ export function crashPage(el, app) {
     inFlight = true;
     render();
     try {
-      await socket.request("crash.bet", {
+      const reply = await socket.request("crash.bet", {
         amount: bet.amount, currency: bet.currency, key: bet.key, ...(bet.auto ? { auto_cashout: bet.auto } : {}),
       });
+      placed = { ...bet, round: reply.round_id };
     } catch (error) {
       if (error.code === "ROUND_CLOSED") {
         // Too late for this round: the bet waits for the next one (a new key: a new bet).
         queued = { ...bet, key: newKey("crash") };
-        status.textContent = "Bets closed — your bet goes into the next round";
-      } else controls.showError(plainWords(error, error.code === "LIMIT_EXCEEDED" ? app.limitsText(bet.currency) : ""));
+        showOutcome("Too late for this round — your bet goes into the next one", false);
+      } else if (bet.reject) bet.reject(error);
+      else controls.showError(plainWords(error, error.code === "LIMIT_EXCEEDED" ? app.limitsText(bet.currency) : ""));
     } finally {
       inFlight = false;
       render();
@@ -111,6 +126,50 @@ export function crashPage(el, app) {
     } finally {
       inFlight = false;
       render();
+    }
+  }
+
+  /** Autobet: the auto cashout it needs, or why it cannot start. */
+  function autoCheck() {
+    const auto = autoCashout();
+    if (auto === null) return "Fix the auto cashout first";
+    return auto ? null : "Autobet needs an auto cashout";
+  }
+
+  /** Autobet: one bet in the next round open to bets; resolves when that round crashes. */
+  function playRound(amount, currency) {
+    const auto = autoCashout();
+    if (!auto) return Promise.reject(new ApiError("BAD_REQUEST", "autobet needs an auto cashout"));
+    return new Promise((resolve, reject) => {
+      const bet = { amount, currency, auto, key: newKey("crash"), resolve, reject };
+      if (round.phase === "betting" && !mine()) send(bet);
+      else queued = bet;
+      render();
+    });
+  }
+
+  /** The round of this page's bet crashed: count it, and answer autobet. */
+  function settlePlaced() {
+    const bet = mine();
+    const payout = bet?.status === "cashed" ? bet.payout : bet?.status === "void" ? placed.amount : 0;
+    const record = { game: "crash", id: `round-${placed.round}`, amount: placed.amount, currency: placed.currency, payout };
+    if (bet?.status !== "void") countBet(store, record);
+    placed.resolve?.(record);
+    placed = null;
+  }
+
+  /** The round of this page's bet ended unseen (the connection dropped): read its record. */
+  async function settleUnseen() {
+    const bet = placed;
+    placed = null;
+    try {
+      const { items } = await socket.request("bets", { game: "crash", limit: 5 });
+      const record = items.find((item) => item.outcome?.round === bet.round);
+      if (!record) throw new ApiError("NOT_FOUND", "the result of your last round is not known yet");
+      app.recordBet(record);
+      bet.resolve?.(record);
+    } catch (error) {
+      bet.reject?.(error);
     }
   }
 
@@ -153,6 +212,10 @@ export function crashPage(el, app) {
   }
 
   function render() {
+    if (controls.auto.isAuto()) {
+      controls.auto.render();
+      return;
+    }
     const state = buttonState();
     controls.setLabel(state.label);
     controls.button.disabled = Boolean(state.disabled);
@@ -179,6 +242,7 @@ export function crashPage(el, app) {
   }
 
   const stop = round.subscribe((kind) => {
+    if (kind === "state" && placed && round.roundId !== placed.round) settleUnseen();
     if (kind === "state" && round.phase === "betting" && queued && !mine()) {
       const bet = queued;
       queued = null;
@@ -188,6 +252,7 @@ export function crashPage(el, app) {
     if (kind === "crashed") {
       status.textContent = `Crashed at ${round.crash.point}×`;
       if (mine()?.status === "lost") showOutcome(`Busted at ${round.crash.point}× — bet lost`, false);
+      if (placed?.round === round.roundId) settlePlaced();
     }
     if (kind === "players" && mine()?.status === "cashed") announceCashout(mine()); // an automatic cashout
     if (kind === "crashed" || kind === "history") renderHistory();
@@ -215,5 +280,7 @@ export function crashPage(el, app) {
     unwatchUser();
     chart.destroy();
     controls.destroy();
+    stats.destroy();
+    queued?.reject?.(new ApiError("BAD_REQUEST", "left the page"));
   };
 }

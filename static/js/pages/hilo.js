@@ -126,7 +126,7 @@ export function hiloPage(el, app) {
       info.textContent = `Cashed out at ${times(view.multiplier)}`;
       banner.replaceChildren(
         h("span", { class: "stage-banner-multiplier" }, times(view.multiplier)),
-        h("span", { class: "stage-banner-amount" }, `+${app.format(data.bet?.payout ?? 0, data.currency)} ${data.currency}`));
+        h("span", { class: "stage-banner-amount" }, data.bet ? app.profit(data.bet) : ""));
       banner.hidden = false;
       table.classList.add("banner-shown");
     } else if (!last) {
@@ -159,9 +159,9 @@ export function hiloPage(el, app) {
       renderGuesses();
     },
     outcome(data) {
-      const { state: view, bet, currency } = data;
+      const { state: view, bet } = data;
       return view.state === "cashed"
-        ? `Cashed out at ${times(view.multiplier)} — won ${app.format(bet.payout, currency)} ${currency}`
+        ? `Cashed out at ${times(view.multiplier)} — profit ${app.profit(bet)}`
         : `Wrong guess on the ${cardName(parseCard(view.cards.at(-2)))} — bet lost`;
     },
   });

@@ -11,9 +11,15 @@ export function lobbyPage(el, app) {
   const renderHero = (user) => hero.replaceChildren(
     h("div", { class: "hero-text" },
       h("h1", {}, user ? `${store.get("newcomer") ? "Welcome" : "Welcome back"}, ${user.name}` : "Provably fair games, live"),
-      h("p", {}, "One wallet for every game. Every outcome is checkable from its seeds — verify any bet on the fairness page."),
+      h("p", {}, user?.kind === "guest" && store.get("newcomer")
+        ? "Your guest account is ready with play money. Every outcome is checkable from its seeds — verify any bet on the fairness page."
+        : "One wallet for every game. Every outcome is checkable from its seeds — verify any bet on the fairness page."),
       user
-        ? h("a", { class: "btn btn-primary", href: "#/dice" }, "Play Dice")
+        ? h("div", { class: "hero-actions" },
+          h("a", { class: "btn btn-primary", href: "#/dice" }, "Play Dice"),
+          user.kind === "guest"
+            ? h("button", { class: "btn btn-ghost", type: "button", onclick: () => app.openAuth("upgrade") }, "Keep this account")
+            : null)
         : h("div", { class: "hero-actions" },
           h("button", { class: "btn btn-primary", type: "button", onclick: () => app.playAsGuest() }, "Play as guest"),
           h("button", { class: "btn btn-ghost", type: "button", onclick: () => app.openAuth("register") }, "Create account"))),

@@ -1,11 +1,12 @@
 // Mines: a 5x5 board hides 1-24 mines. Reveal tiles (buttons: click, or Enter
 // / Space when focused); every gem raises the multiplier, a mine loses the
 // stake; cash out any time after the first gem. The board shows everything
-// once the game is over.
+// once the game is over. In Auto the player chooses tiles first; every autobet
+// game reveals them in the order chosen and cashes out if they were all gems.
 
 import { h } from "../dom.js";
 import { selectField } from "../games/instant.js";
-import { MINES_TILES, minesMultiplier } from "../games/odds.js";
+import { MINES_TILES, minesChance, minesMultiplier } from "../games/odds.js";
 import { integers, range } from "../games/schema.js";
 import { notOffered, steppedGame } from "../games/stepped.js";
 import { formatMultiplier } from "../money.js";
@@ -18,6 +19,9 @@ const REVEAL_ALL_STEP_MS = 25;
 
 const tileName = (tile) => `Tile ${tile + 1}, row ${Math.floor(tile / COLUMNS) + 1}, column ${(tile % COLUMNS) + 1}`;
 const times = (multiplier) => (multiplier === null ? "—" : `${formatMultiplier(multiplier)}×`);
+/** The next tile's multiplier and chance after `safe` gems: "1.13× · 88.00%". */
+const next = (mines, safe) => (minesChance(mines, safe) === null ? "—"
+  : `${times(minesMultiplier(mines, safe + 1))} · ${minesChance(mines, safe)}%`);
 
 export function minesPage(el, app) {
   if (!app.offeredGames().has("mines")) return notOffered(el, app, "mines", "Mines");
@@ -26,6 +30,8 @@ export function minesPage(el, app) {
   let timers = [];
   let current = null; // the game shown (reply or event), or null
   let busy = false;
+  let autoMode = false;
+  const chosen = []; // tiles autobet reveals, in the order chosen
 
   const tiles = Array.from({ length: MINES_TILES }, (_, tile) =>
     h("button", {
@@ -38,7 +44,9 @@ export function minesPage(el, app) {
 
   const minesField = selectField("mines-count", "Mines", integers([low, high]), mines, (value) => {
     mines = Number(value);
+    chosen.splice(MINES_TILES - mines); // autobet's tiles: at most as many as there are gems
     renderIdleOdds();
+    renderTiles();
   });
   const gemsOut = h("output", { class: "input readonly", id: "mines-gems" });
   const multiplierOut = h("output", { class: "input readonly", id: "mines-multiplier", "data-testid": "mines-multiplier" });
@@ -84,7 +92,7 @@ export function minesPage(el, app) {
   const renderIdleOdds = () => {
     gemsOut.textContent = String(MINES_TILES - mines);
     multiplierOut.textContent = times(minesMultiplier(mines, 0));
-    nextOut.textContent = times(minesMultiplier(mines, 1));
+    nextOut.textContent = next(mines, 0);
   };
 
   function render(data, { previous, source }) {
@@ -122,18 +130,18 @@ export function minesPage(el, app) {
     const safe = view.revealed.length;
     gemsOut.textContent = String(MINES_TILES - view.mine_count - (open ? safe : 0)); // left to find, while open
     multiplierOut.textContent = times(view.state === "lost" ? "0" : view.multiplier);
-    nextOut.textContent = open ? times(minesMultiplier(view.mine_count, safe + 1)) : "—";
+    nextOut.textContent = open ? next(view.mine_count, safe) : "—";
     mines = view.mine_count;
     minesField.select.value = String(mines);
     randomButton.hidden = !open;
     if (open) {
-      info.textContent = safe ? `${safe} ${safe === 1 ? "gem" : "gems"} · ${times(view.multiplier)} · next ${times(minesMultiplier(view.mine_count, safe + 1))}`
-        : `${view.mine_count} ${view.mine_count === 1 ? "mine is" : "mines are"} hidden — pick a tile`;
+      info.textContent = safe ? `${safe} ${safe === 1 ? "gem" : "gems"} · ${times(view.multiplier)} · next tile ${next(view.mine_count, safe)}`
+        : `${view.mine_count} ${view.mine_count === 1 ? "mine" : "mines"} hidden · first tile ${next(view.mine_count, 0)}`;
     } else if (view.state === "cashed") {
       info.textContent = `Cashed out with ${safe} ${safe === 1 ? "gem" : "gems"}`;
       banner.replaceChildren(
         h("span", { class: "stage-banner-multiplier" }, times(view.multiplier)),
-        h("span", { class: "stage-banner-amount" }, `+${app.format(data.bet?.payout ?? 0, data.currency)} ${data.currency}`));
+        h("span", { class: "stage-banner-amount" }, data.bet ? app.profit(data.bet) : ""));
       banner.hidden = false;
     } else {
       info.textContent = `Boom — a mine after ${safe} ${safe === 1 ? "gem" : "gems"}`;
@@ -144,14 +152,30 @@ export function minesPage(el, app) {
   const renderTiles = () => {
     const open = current?.state.state === "active";
     const revealed = new Set(current?.state.revealed ?? []);
+    const choosing = autoMode && !open && !busy;
     // aria-disabled, not disabled: a tile keeps the keyboard focus through its own reveal.
     tiles.forEach((button, tile) => {
-      button.setAttribute("aria-disabled", String(!open || busy || revealed.has(tile)));
+      button.setAttribute("aria-disabled", String(!choosing && (!open || busy || revealed.has(tile))));
+      button.classList.toggle("chosen", autoMode && chosen.includes(tile) && !button.dataset.shown);
+      button.setAttribute("aria-pressed", String(autoMode && chosen.includes(tile)));
     });
   };
 
+  /** Choose or unchoose a tile for autobet (the board is cleared of the last game first). */
+  const choose = (tile) => {
+    if (current) render(null, { previous: null, source: "resume" });
+    const at = chosen.indexOf(tile);
+    if (at >= 0) chosen.splice(at, 1);
+    else if (chosen.length < MINES_TILES - mines) chosen.push(tile);
+    info.textContent = chosen.length ? `${chosen.length} ${chosen.length === 1 ? "tile" : "tiles"} chosen for autobet`
+      : "Choose the tiles autobet reveals";
+    renderTiles();
+  };
+
   const reveal = (tile) => {
-    if (tiles[tile].getAttribute("aria-disabled") !== "true") game.act("reveal", { tile });
+    if (tiles[tile].getAttribute("aria-disabled") === "true") return;
+    if (autoMode && current?.state.state !== "active") choose(tile);
+    else game.act("reveal", { tile });
   };
   const randomTile = () => {
     const revealed = new Set(current?.state.revealed ?? []);
@@ -176,10 +200,20 @@ export function minesPage(el, app) {
       randomButton.disabled = value;
       renderTiles();
     },
+    autoMoves() {
+      if (chosen.length) return chosen.map((tile) => ({ action: "reveal", params: { tile } }));
+      info.textContent = "Choose the tiles autobet reveals";
+      return null;
+    },
+    onMode(value) {
+      autoMode = value;
+      if (autoMode && !current) info.textContent = "Choose the tiles autobet reveals";
+      renderTiles();
+    },
     outcome(data) {
-      const { state: view, bet, currency } = data;
+      const { state: view, bet } = data;
       return view.state === "cashed"
-        ? `Cashed out at ${times(view.multiplier)} — won ${app.format(bet.payout, currency)} ${currency}`
+        ? `Cashed out at ${times(view.multiplier)} — profit ${app.profit(bet)}`
         : "You hit a mine — bet lost";
     },
   });

@@ -1,6 +1,6 @@
 // Plinko: rows and risk from the server's schema; the ball follows the bet's
-// path. The server publishes no payout table, so a slot is labelled once a
-// bet (this session's or in "My bets") has shown its multiplier.
+// path. Every slot is labelled with its multiplier from the payout table the
+// server publishes in /api/games.
 
 import { h } from "../dom.js";
 import { instantGame, selectField } from "../games/instant.js";
@@ -14,22 +14,16 @@ export function plinkoPage(el, app) {
   const risks = choices(schema, "risk");
   let rows = rowOptions.at(-1);
   let risk = risks[0];
-  const known = new Map(); // "rows:risk" -> labels by slot
+  const table = app.store.get("payoutTables").plinko ?? {}; // risk -> rows -> multipliers by slot
 
   const canvas = h("canvas", { class: "plinko-canvas", role: "img", "aria-label": "Plinko board" });
   const board = new PlinkoBoard(canvas);
   const live = h("p", { class: "sr-only", "aria-live": "polite", "data-testid": "plinko-result" });
-  const labels = () => known.get(`${rows}:${risk}`) ?? [];
-  const learn = (record) => {
-    if (record.game !== "plinko") return;
-    const key = `${record.params.rows}:${record.params.risk}`;
-    if (!known.has(key)) known.set(key, []);
-    known.get(key)[record.outcome.slot] = `${record.multiplier}×`; // as published: "1.4", "16"
+  const labels = () => {
+    const slots = (table[risk]?.[rows] ?? []).map((multiplier) => `${multiplier}×`);
+    canvas.setAttribute("aria-label", `Plinko board, ${rows} rows, ${risk} risk: slots pay ${slots.join(", ")}`);
+    return slots;
   };
-  const unwatch = app.store.watch("myBets", (bets) => {
-    bets.forEach(learn);
-    board.setLabels(labels());
-  });
 
   const rowsField = selectField("plinko-rows", "Rows", rowOptions, rows, (value) => {
     rows = Number(value);
@@ -41,6 +35,7 @@ export function plinkoPage(el, app) {
     board.setLabels(labels());
   });
   board.setRows(rows);
+  board.setLabels(labels());
 
   const game = instantGame(el, app, {
     game: "plinko",
@@ -54,16 +49,12 @@ export function plinkoPage(el, app) {
       const { path } = record.outcome;
       if (record.params.rows !== rows) return; // the board changed meanwhile
       board.drop(path, () => {
-        learn(record);
-        board.setLabels(labels());
         game.results.push(`${formatMultiplier(record.multiplier)}×`, won);
         live.textContent = `Landed in slot ${record.outcome.slot}: ${formatMultiplier(record.multiplier)}×`;
       });
     },
   });
-  app.loadMyBets().catch(() => {});
   return () => {
-    unwatch();
     board.destroy();
     game.destroy();
   };

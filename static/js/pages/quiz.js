@@ -231,7 +231,7 @@ export function quizPage(el, app) {
       info.textContent = `${ending} at ${times(view.multiplier)}`;
       banner.replaceChildren(
         h("span", { class: "stage-banner-multiplier" }, times(view.multiplier)),
-        h("span", { class: "stage-banner-amount" }, `+${app.format(data.bet?.payout ?? 0, data.currency)} ${data.currency}`));
+        h("span", { class: "stage-banner-amount" }, data.bet ? app.profit(data.bet) : ""));
       banner.hidden = false;
       frameEl.classList.add("banner-shown");
     } else {
@@ -261,10 +261,10 @@ export function quizPage(el, app) {
       renderAnswers();
     },
     outcome(data) {
-      const { state: view, bet, currency } = data;
+      const { state: view, bet } = data;
       const ending = ENDINGS[view.ended_by] ?? "Game over";
       return view.state === "cashed"
-        ? `${ending} at ${times(view.multiplier)} — won ${app.format(bet.payout, currency)} ${currency}`
+        ? `${ending} at ${times(view.multiplier)} — profit ${app.profit(bet)}`
         : ending;
     },
   });

@@ -2,14 +2,18 @@
 // game fields, profit on win and the bet button (Space bets from anywhere
 // outside a form field). Amounts are parsed into exact integer minor units.
 // A bet pressed while reconnecting says at once that it waits for the connection.
+// With `auto` (see autobet.js) the panel has Manual / Auto tabs, and in Auto the
+// bet button starts and stops the run.
 
 import { h } from "../dom.js";
 import { applyMultiplier, double, formatAmount, halve, parseDecimal } from "../money.js";
+import { autobet } from "./autobet.js";
 import { coin } from "./coin.js";
+import { statsToggle } from "./live-stats.js";
 
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON", "A"]);
 
-export function betControls(app, { label = "Bet", fields = [], showProfit = true, profitLabel = "Profit on win", onBet }) {
+export function betControls(app, { label = "Bet", fields = [], showProfit = true, profitLabel = "Profit on win", onBet, auto = null }) {
   const { store } = app;
   const input = h("input", {
     id: "bet-amount", class: "input amount-input", inputMode: "decimal", autocomplete: "off",
@@ -22,6 +26,7 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
   const notice = h("p", { class: "form-note", "aria-live": "polite", "data-testid": "bet-notice" });
   const button = h("button", { class: "btn btn-bet", type: "button", "data-testid": "bet-button" }, label);
   const profitTitle = h("label", { for: "bet-profit" }, profitLabel);
+  const toggle = statsToggle(app);
   let busy = false;
   let profitMultiplier = null;
 
@@ -75,12 +80,16 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     button,
     error,
     notice,
-    h("p", { class: "hint" }, h("kbd", {}, "Space"), " to bet"),
+    h("div", { class: "panel-foot" }, h("p", { class: "hint" }, h("kbd", {}, "Space"), " to bet"), toggle.el),
   );
 
   button.addEventListener("click", () => {
     if (busy || button.disabled) return;
     error.textContent = "";
+    if (controls.auto?.isAuto()) {
+      controls.auto.toggle();
+      return;
+    }
     if (store.get("status") !== "live") notice.textContent = "Reconnecting — your bet goes out once the connection is back";
     onBet();
   });
@@ -100,9 +109,10 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
     if (status === "live") notice.textContent = "";
   });
 
-  return {
+  const controls = {
     el,
     button,
+    auto: null,
     /** The amount in minor units, or null after showing why it is not valid. */
     amount() {
       const parsed = parse();
@@ -142,9 +152,17 @@ export function betControls(app, { label = "Bet", fields = [], showProfit = true
       renderProfit();
     },
     destroy() {
+      controls.auto?.destroy();
+      toggle.destroy();
       document.removeEventListener("keydown", hotkey);
       unwatchCurrency();
       unwatchStatus();
     },
   };
+  if (auto) {
+    controls.auto = autobet(app, controls, auto);
+    el.prepend(controls.auto.tabs);
+    button.before(controls.auto.fields);
+  }
+  return controls;
 }

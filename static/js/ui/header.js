@@ -71,10 +71,14 @@ function signedOut(app) {
 }
 
 function signedIn(app, user) {
+  const chip = [icon(USER_ICON, { size: 16 }), h("span", { class: "user-name", "data-testid": "user-name" }, user.name)];
   return [
-    h("span", { class: "user-chip", title: user.kind === "guest" ? "Guest account" : "Account" },
-      icon(USER_ICON, { size: 16 }),
-      h("span", { class: "user-name", "data-testid": "user-name" }, user.name)),
+    user.kind === "guest"
+      ? h("button", {
+        class: "user-chip guest", type: "button", title: "Guest account: choose a username and password to keep it",
+        "aria-haspopup": "dialog", "data-testid": "keep-account", onclick: () => app.openAuth("upgrade"),
+      }, chip)
+      : h("span", { class: "user-chip", title: "Account" }, chip),
     h("button", { class: "btn btn-ghost logout", type: "button", "aria-label": "Log out", onclick: () => app.logout() },
       icon(LOGOUT_ICON, { size: 18 }), h("span", { class: "label" }, "Log out")),
   ];
