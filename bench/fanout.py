@@ -1,16 +1,20 @@
-"""Public-event fan-out: publish-to-receive lag at N connected sockets, and RSS per socket.
+"""Public-event fan-out: publish-to-receive lag at N connected sockets, RSS per socket
+and garbage-collection pauses.
 
-`python -m bench.fanout` starts a private redis-server and, for each N, a
-fresh Croupier server (its Crash loop off, so the only traffic is ours), opens
-N WebSockets from `--processes` client processes (separate from the server),
-measures the server's RSS growth per connected socket, then publishes
-`--rate` events per second to `croupier:public` through Redis for
-`--duration` seconds, each carrying its publish time (ns). Every socket
-records receive time minus publish time. Sockets the server closed, and
-events not received by the end (`--grace` seconds after the last publish),
-are counted. Crash ticks come every 100 ms, hence the default rate of 10/s.
-The CPU the server and the client processes used while publishing (100% = one
-core) tells a saturated machine from a slow server.
+`python -m bench.fanout` starts a private redis-server and, for each N, each
+`--workers` count and each `--gc` setting, a fresh Croupier server (its Crash
+loop off, so the only traffic is ours), opens N WebSockets from `--processes`
+client processes (separate from the server), measures the server's RSS growth
+per connected socket, then publishes `--rate` events per second to
+`croupier:public` through Redis for `--duration` seconds, each carrying its
+publish time (ns). Every socket records receive time minus publish time.
+Sockets the server closed, and events not received by the end (`--grace`
+seconds after the last publish), are counted. Crash ticks come every 100 ms,
+hence the default rate of 10/s. The CPU the server processes and the client
+processes used while publishing (100% = one core) tells a saturated machine
+from a slow server. Once the sockets have closed again, every server process's
+`croupier_gc_pause_*` metrics give its full collections and its longest pause
+since it became ready (the sockets opened, received and closed meanwhile).
 (When the Crash part exposes tick times, the same receive side can time its
 `crash.tick` events instead.)
 """
@@ -22,6 +26,8 @@ import multiprocessing
 import os
 import tempfile
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,9 @@ from server.redis_client import connect as redis_connect
 
 EVENT = "bench.fanout"
 CONNECTS_AT_ONCE = 100
+METRICS_AT_ONCE = 16
+GC_SETTINGS = {"tuned": "true", "default": "false"}
+"""--gc choices -> CROUPIER_GC_TUNING."""
 
 
 async def _watch(
@@ -112,38 +121,103 @@ async def publish(redis_url: str, rate: float, duration: float) -> int:
     return sent
 
 
-def measure(args: argparse.Namespace, redis_url: str, workdir: Path, sockets: int) -> str:
-    """One N: connect, RSS, publish, collect; returns the table row."""
+def server_processes(pid: int, workers: int) -> list[int]:
+    """The server process and, with several workers, its worker processes."""
+    if workers == 1:
+        return [pid]
+    deadline = time.monotonic() + 30
+    while True:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        spawned = [
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+        if len(spawned) >= workers:
+            return [pid, *spawned]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(spawned)} of {workers} workers started")
+        time.sleep(0.1)
+
+
+def metric(text: str, name: str) -> float:
+    """The value of the sample `name` (with its labels) in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise KeyError(name)
+
+
+def gc_pauses(base: str, workers: int) -> tuple[int, list[float]]:
+    """Full collections (summed over the workers), and in any worker the longest pause
+    (ms) of each generation and the most CPU time (ms) one collection used: /metrics is
+    asked on many connections at once (any worker may accept each) until every worker
+    has answered."""
+
+    def ask(_: int) -> str:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=30) as response:
+            return str(response.read().decode())
+
+    def longest(text: str) -> list[float]:
+        names = [f'croupier_gc_pause_max_seconds{{generation="{g}"}}' for g in range(3)]
+        cpu = [f'croupier_gc_pause_max_cpu_seconds{{generation="{g}"}}' for g in range(3)]
+        walls = [1000 * metric(text, name) for name in names]
+        return [*walls, 1000 * max(metric(text, name) for name in cpu)]
+
+    seen: dict[float, tuple[int, list[float]]] = {}
+    with ThreadPoolExecutor(METRICS_AT_ONCE) as pool:
+        for _ in range(20):
+            for text in pool.map(ask, range(METRICS_AT_ONCE)):
+                full = int(metric(text, 'croupier_gc_pause_seconds_count{generation="2"}'))
+                seen[metric(text, "croupier_process_id")] = (full, longest(text))
+            if len(seen) == workers:
+                pauses = [max(p[i] for _, p in seen.values()) for i in range(4)]
+                return sum(full for full, _ in seen.values()), pauses
+    raise RuntimeError(f"/metrics answered from {len(seen)} of {workers} workers")
+
+
+def measure(
+    args: argparse.Namespace, redis_url: str, workdir: Path, sockets: int, *, workers: int, gc: str
+) -> tuple[str, float]:
+    """One N, worker count and GC setting: connect, RSS, publish, collect; returns the
+    table row and its p99 lag (ms)."""
     context = multiprocessing.get_context("spawn")
     out, ready, stop = context.Queue(), context.Event(), context.Event()
-    env = {"CROUPIER_CRASH_ENABLED": "false"}
+    env = {
+        "CROUPIER_CRASH_ENABLED": "false",
+        "CROUPIER_WORKERS": str(workers),
+        "CROUPIER_GC_TUNING": GC_SETTINGS[gc],
+    }
     with croupier_server(redis_url, workdir, **env) as (base, pid):
         url = base.replace("http", "ws", 1) + "/ws"
-        base_rss = rss_kib(pid)
+        pids = server_processes(pid, workers)
+        base_rss = sum(rss_kib(p) for p in pids)
         shares = [
             sockets // args.processes + (p < sockets % args.processes)
             for p in range(args.processes)
         ]
-        workers = [
+        clients = [
             context.Process(
                 target=_watch_process, args=(args.client, url, share, (ready, stop, out))
             )
             for share in shares
         ]
-        for worker in workers:
-            worker.start()
-        connected = sum(m[1] for m in collect(out, workers, time.time() + 300, tagged=True))
+        for client in clients:
+            client.start()
+        connected = sum(m[1] for m in collect(out, clients, time.time() + 300, tagged=True))
         time.sleep(1.0)  # let the server settle after the handshakes
-        per_socket = (rss_kib(pid) - base_rss) / max(connected, 1)
-        server_cpu = cpu_seconds(pid)
+        per_socket = (sum(rss_kib(p) for p in pids) - base_rss) / max(connected, 1)
+        server_cpu = sum(cpu_seconds(p) for p in pids)
         started = time.monotonic()
         ready.set()
         sent = asyncio.run(publish(redis_url, args.rate, args.duration))
         time.sleep(args.grace)
         stop.set()
         elapsed = time.monotonic() - started
-        server_cpu = cpu_seconds(pid) - server_cpu
-        results = collect(out, workers, time.time() + 120)
+        server_cpu = sum(cpu_seconds(p) for p in pids) - server_cpu
+        results = collect(out, clients, time.time() + 120)
+        time.sleep(1.0)  # let the server close the sockets
+        full_collections, longest = gc_pauses(base, workers)
     latency = Histogram()
     for result in results:
         latency.merge(Histogram.from_dict(result["latency"]))
@@ -152,11 +226,13 @@ def measure(args: argparse.Namespace, redis_url: str, workdir: Path, sockets: in
     lags = [latency.percentile(p) / 1000 for p in (0.5, 0.9, 0.99)] + [latency.max / 1000]
     lost = sent * connected - received
     client_cpu = sum(r["cpu_s"] for r in results)
-    return (
-        f"{sockets:>7,}{connected:>10,}{per_socket:>9.1f}{sent:>6}{received:>11,}{lost:>9,}"
-        f"{closed:>7,}{''.join(f'{lag:>9.1f}' for lag in lags)}"
+    row = (
+        f"{sockets:>7,}{workers:>8}{gc:>8}{connected:>10,}{per_socket:>9.1f}{sent:>6}"
+        f"{received:>11,}{lost:>9,}{closed:>7,}{''.join(f'{lag:>9.1f}' for lag in lags)}"
         f"{100 * server_cpu / elapsed:>8.0f}%{100 * client_cpu / elapsed:>8.0f}%"
+        f"{full_collections:>6}{''.join(f'{pause:>8.1f}' for pause in longest)}"
     )
+    return row, lags[2]
 
 
 async def with_redis(args: argparse.Namespace) -> None:
@@ -170,12 +246,23 @@ async def with_redis(args: argparse.Namespace) -> None:
                 f" for {args.duration:g} s per N"
             )
             print(
-                f"{'N':>7}{'connected':>10}{'KiB/sock':>9}{'sent':>6}{'received':>11}{'missing':>9}"
-                f"{'closed':>7}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'server':>9}{'clients':>9}"
-                "  (lag in ms; CPU while publishing, 100% = one core)"
+                f"{'N':>7}{'workers':>8}{'gc':>8}{'connected':>10}{'KiB/sock':>9}{'sent':>6}"
+                f"{'received':>11}{'missing':>9}{'closed':>7}{'p50':>9}{'p90':>9}{'p99':>9}"
+                f"{'max':>9}{'server':>9}{'clients':>9}{'full':>6}{'gc0 max':>8}{'gc1 max':>8}"
+                f"{'gc2 max':>8}{'gc cpu':>8}{'p99/base':>9}  (lag and pauses in ms; CPU while"
+                " publishing, 100% = one core; full: full collections; gcN max: longest pause of"
+                " generation N; gc cpu: most CPU time of one collection; p99/base: p99 against"
+                " the first row of the same N)"
             )
             for sockets in args.sockets:
-                print(await asyncio.to_thread(measure, args, url, Path(tmp), sockets), flush=True)
+                base_p99 = None
+                for workers in args.workers:
+                    for gc in args.gc:
+                        row, p99 = await asyncio.to_thread(
+                            measure, args, url, Path(tmp), sockets, workers=workers, gc=gc
+                        )
+                        base_p99 = base_p99 or p99
+                        print(f"{row}{100 * p99 / base_p99:>8.0f}%", flush=True)
         finally:
             await redis_server.stop()
 
@@ -189,6 +276,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of events (10)")
     parser.add_argument("--grace", type=float, default=3.0, help="seconds to drain after (3)")
     parser.add_argument("--processes", type=int, default=2, help="client processes (2)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="server processes (1 2)"
+    )
+    parser.add_argument(
+        "--gc", choices=GC_SETTINGS, nargs="+", default=["tuned"],
+        help="collector settings: tuned (the server's) and/or default (CPython's) (tuned)",
+    )  # fmt: skip
     parser.add_argument("--client", choices=CLIENT_KINDS, default=default_client())
     asyncio.run(with_redis(parser.parse_args()))
 

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from server.api import routes
 from server.bets import ops as bet_ops
 from server.bets.http import routes as bet_routes
+from server.collector import tune_for_serving
 from server.config import Settings
 from server.crash import ops as crash_ops
 from server.crash.http import routes as crash_routes
@@ -81,6 +82,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for loop in loops:
                 loop.start()
                 started.push_async_callback(loop.stop)  # each bounded
+            if settings.gc_tuning:
+                tune_for_serving()
+            metrics.gc_pauses.start()
+            started.callback(metrics.gc_pauses.stop)
             log.info(
                 "croupier ready on redis %s and PostgreSQL %s", redact(url), redact(database.url)
             )

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     rate_limit_burst: Annotated[int, Field(ge=1)] = 200
     send_queue_size: Annotated[int, Field(ge=8)] = 512
     ping_interval_s: Annotated[float, Field(gt=0)] = 20.0
+    gc_tuning: bool = True
+    """Freeze the objects start-up made and raise the young collection threshold
+    (server/collector.py); off: CPython's defaults."""
 
     # Resource limits (each instance enforces its own)
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024

@@ -1,6 +1,9 @@
 """A few Prometheus counters and gauges, rendered in the text exposition format."""
 
+import os
 from collections import Counter
+
+from server.collector import GcPauses
 
 
 class Metrics:
@@ -12,6 +15,7 @@ class Metrics:
         self.ws_closed: Counter[str] = Counter()
         self.ws_frames_direct = 0
         self.ws_frames_queued = 0
+        self.ws_writes = 0
         self.pubsub_reconnects = 0
         self.crash_verify_hashes = 0
         self.loop_restarts: Counter[str] = Counter()
@@ -19,6 +23,7 @@ class Metrics:
         self.archived_records = 0
         self.archive_lag_ms = 0
         self.journal_backlog = 0
+        self.gc_pauses = GcPauses()
 
     def request(self, op: str, outcome: str) -> None:
         """Count one WebSocket request by op and outcome (`ok` or an error code)."""
@@ -27,6 +32,10 @@ class Metrics:
     def render(self) -> str:
         """The metrics as Prometheus text."""
         lines = [
+            "# HELP croupier_process_id Process id of the server process that answered (the"
+            " workers of `croupier --workers N` share a port: each answers with its own figures).",
+            "# TYPE croupier_process_id gauge",
+            f"croupier_process_id {os.getpid()}",
             "# HELP croupier_ws_connections Open WebSocket connections on this instance.",
             "# TYPE croupier_ws_connections gauge",
             f"croupier_ws_connections {self.ws_connections}",
@@ -42,11 +51,15 @@ class Metrics:
         for reason, count in sorted(self.ws_closed.items()):
             lines.append(f'croupier_ws_closed_total{{reason="{reason}"}} {count}')
         lines += [
-            "# HELP croupier_ws_frames_total Frames sent: written to the transport at once"
-            " (direct) or queued behind others (queued).",
+            "# HELP croupier_ws_frames_total Frames sent: straight to the transport (direct)"
+            " or queued behind others (queued).",
             "# TYPE croupier_ws_frames_total counter",
             f'croupier_ws_frames_total{{path="direct"}} {self.ws_frames_direct}',
             f'croupier_ws_frames_total{{path="queued"}} {self.ws_frames_queued}',
+            "# HELP croupier_ws_writes_total Transport writes of the direct path: the direct"
+            " frames a socket gets in one event-loop iteration leave in one write.",
+            "# TYPE croupier_ws_writes_total counter",
+            f"croupier_ws_writes_total {self.ws_writes}",
             "# HELP croupier_pubsub_reconnects_total Reconnections of the pub/sub listener.",
             "# TYPE croupier_pubsub_reconnects_total counter",
             f"croupier_pubsub_reconnects_total {self.pubsub_reconnects}",
@@ -71,5 +84,6 @@ class Metrics:
             " pass this instance ran.",
             "# TYPE croupier_journal_backlog gauge",
             f"croupier_journal_backlog {self.journal_backlog}",
+            *self.gc_pauses.render(),
         ]
         return "\n".join(lines) + "\n"

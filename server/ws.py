@@ -22,6 +22,7 @@ from server.ops import OPS, Op, authenticate
 from server.protocol import dumps, parse_json_object, parse_params, take_request_id
 from server.realtime.connection import CLOSE_NOT_SIGNED_IN, CLOSE_POLICY, Connection
 from server.realtime.ratelimit import TokenBucket
+from server.realtime.wire import release
 from server.services import Services
 from server.web_security import SESSION_COOKIE, origin_allowed
 
@@ -43,7 +44,9 @@ class Session:
     def __init__(self, services: Services, websocket: WebSocket) -> None:
         settings = services.settings
         self.services = services
-        self.connection = Connection(websocket, settings.send_queue_size, services.metrics)
+        self.connection = Connection(
+            websocket, settings.send_queue_size, services.metrics, services.hub.writes
+        )
         self._bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._flooded = 0
         self._last_refusal = 0.0
@@ -80,6 +83,7 @@ class Session:
             await services.hub.leave(self.connection)
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.connection.stop()
+            release(websocket)
 
     def _close_if_signed_out(self) -> None:
         if self.connection.account is None:

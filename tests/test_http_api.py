@@ -204,3 +204,7 @@ async def test_health_readiness_and_metrics(server: ServerProcess, http: httpx.A
     metrics = (await http.get(f"{server.base_url}/metrics")).text
     assert "# TYPE croupier_ws_connections gauge" in metrics
     assert "croupier_ws_requests_total" in metrics
+    assert f"croupier_process_id {server.pid}\n" in metrics
+    for generation in range(3):  # the server times its collections
+        assert f'croupier_gc_pause_seconds_count{{generation="{generation}"}} ' in metrics
+        assert f'croupier_gc_pause_max_seconds{{generation="{generation}"}} ' in metrics

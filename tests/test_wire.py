@@ -1,6 +1,8 @@
 """Pre-encoded frames (server/realtime/wire.py): the encoder, and finding the transport."""
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -15,7 +17,8 @@ from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
 from server.embedded_redis import free_port
-from server.realtime.wire import encode_text, transport_of
+from server.realtime import wire
+from server.realtime.wire import encode_text, release, transport_of
 
 TEXTS = {
     "empty": "",
@@ -113,3 +116,41 @@ async def test_the_transport_is_found_only_where_it_is_safe(
         assert received == ["written to the transport", "then sent through ASGI"]
     else:
         assert received == ["no transport"]
+
+
+async def test_a_released_socket_is_freed_without_the_garbage_collector() -> None:
+    """Once the peer has closed, `release` breaks the parser's reference cycle: the
+    protocol goes with its last reference, no collection needed."""
+    protocols: list[weakref.ref[object]] = []
+    done = asyncio.Event()
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        protocol = wire._protocol_of(websocket)
+        assert protocol is not None
+        protocols.append(weakref.ref(protocol.conn))
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+        release(websocket)
+        done.set()
+
+    port = free_port()
+    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)])
+    config = uvicorn.Config(app, port=port, lifespan="off", log_level="error")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    gc.collect()
+    gc.disable()
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+            async with connect(f"ws://127.0.0.1:{port}/ws") as client:
+                await client.send("hello")
+            await done.wait()
+            while protocols[0]() is not None:  # uvicorn lets go of it after the task ends
+                await asyncio.sleep(0.01)
+    finally:
+        gc.enable()
+        server.should_exit = True
+        await task

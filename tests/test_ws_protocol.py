@@ -280,14 +280,48 @@ async def test_a_socket_that_stops_reading_is_closed_with_1013(
 
 
 async def frame_counts(http: httpx.AsyncClient, server: ServerProcess) -> dict[str, int]:
-    """croupier_ws_frames_total by path: frames written at once or queued."""
+    """croupier_ws_frames_total by path (frames sent directly or queued), and
+    croupier_ws_writes_total as `writes` (transport writes of the direct frames)."""
     text = (await http.get(f"{server.base_url}/metrics")).text
-    return {
-        path: int(line.rsplit(" ", 1)[1])
-        for path in ("direct", "queued")
-        for line in text.splitlines()
-        if line.startswith(f'croupier_ws_frames_total{{path="{path}"}} ')
+    names = {
+        "direct": 'croupier_ws_frames_total{path="direct"} ',
+        "queued": 'croupier_ws_frames_total{path="queued"} ',
+        "writes": "croupier_ws_writes_total ",
     }
+    return {
+        name: int(line.rsplit(" ", 1)[1])
+        for name, prefix in names.items()
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+async def test_a_bets_reply_and_balance_event_leave_in_one_write(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    """The reply (from the script's answer) and the balance event (from pub/sub) arrive
+    from Redis together: the socket gets them in one transport write, not two."""
+    token, _ = await new_guest(http, server.base_url)
+    client = await WsClient.open(server.ws_url, token)
+    bets, version = 20, 1  # the signup
+    try:
+        before = await frame_counts(http, server)
+        for n in range(bets):
+            placed = await client.request(
+                "bet", game="dice", amount=100, currency="PLAY", key=f"coalesce-{n}",
+                params={"target": "50.50", "condition": "over"},
+            )  # fmt: skip
+            version += 2 if placed["payout"] else 1  # the stake, and the win if any
+            await client.wait_balance_version("PLAY", version)
+        after = await frame_counts(http, server)
+    finally:
+        await client.close()
+    frames = after["direct"] - before["direct"]
+    writes = after["writes"] - before["writes"]
+    assert after["queued"] == before["queued"]
+    # Public events (Crash, the live feed) take a write of their own or join one of
+    # ours; most bets save a write.
+    assert frames - writes >= bets // 2, (frames, writes)
 
 
 def sequence_frames(user_id: str, count: int, pad_bytes: list[int]) -> list[tuple[str, str]]:

@@ -41,6 +41,11 @@ class WsClient:
             await client.request("auth", token=token)
         return client
 
+    @property
+    def reading(self) -> "asyncio.Task[None]":
+        """The reader task: done once the connection is gone."""
+        return self._reader
+
     async def _read(self) -> None:
         with contextlib.suppress(ConnectionClosed):
             await self._read_messages()

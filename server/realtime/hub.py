@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from server.auth import REVOCATION_PREFIX, SessionRef, revoked_session, session_key
 from server.logs import LogThrottle
 from server.metrics import Metrics
-from server.realtime.connection import Connection
+from server.realtime.connection import Connection, WriteBatch
 from server.realtime.sessions import SocketSessions
 from server.realtime.subscriber import CONFIRM_TIMEOUT_S, open_subscriber
 from server.realtime.wire import encode_text
@@ -72,6 +72,8 @@ class Hub:
         self._everyone: set[Connection] = set()
         self._subscriptions = asyncio.Lock()
         self._sessions = SocketSessions()
+        self.writes = WriteBatch()
+        """Coalesces the fast-path frames of this process's sockets (see `Connection`)."""
 
     @property
     def connections(self) -> Iterable[Connection]:
