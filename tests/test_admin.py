@@ -307,3 +307,17 @@ async def test_the_action_log_lists_newest_first(
     ]
     assert items[0]["details"]["amount"] == 5_000 and items[0]["actor"] == "Ada Ops"
     assert page.json()["next_before"] == items[1]["id"]
+
+
+async def test_a_retry_logs_an_adjustment_whose_log_row_was_lost(
+    server: ServerProcess, http: httpx.AsyncClient, database: asyncpg.Connection
+) -> None:
+    """The money moved but the process died before the log row: the retry writes it."""
+    token, user = await new_guest(http, server.base_url)
+    body = gift(user["id"])
+    await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
+    await database.execute("DELETE FROM admin_actions WHERE target_user = $1", user["id"])
+    retry = await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
+    assert retry.json()["replayed"] is True
+    assert [row["action"] for row in await logged(database, user["id"])] == ["credit"]
+    assert await play_money(http, server, token) == 105_000
