@@ -14,7 +14,7 @@ import hmac
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -38,7 +38,8 @@ from server.protocol import Amount, Currency, IdempotencyKey, Params, parse_para
 
 ACTOR_HEADER = "x-admin-actor"
 UserId = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{16}$")]
-Reason = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Reason = Annotated[StrictStr, Field(pattern=r"^[^\x00-\x1f\x7f]{1,200}$")]
+"""Why an action was taken: 1-200 characters, no control characters (it goes to PostgreSQL)."""
 _USER_ID = re.compile(r"^[0-9a-f]{16}$")
 _LOOKUP_ROWS = 20
 
@@ -65,18 +66,18 @@ class Lookup(Params):
 
 
 class ActionsPage(Params):
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    before: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+    before: Annotated[StrictInt, Field(ge=1)] | None = None
 
 
 class ProfitParams(Params):
     bucket: Literal["hour", "day"] = "hour"
-    periods: Annotated[int, Field(ge=1, le=366)] = 24
+    periods: Annotated[StrictInt, Field(ge=1, le=366)] = 24
 
 
 class WinnersParams(Params):
-    hours: Annotated[int, Field(ge=1, le=24 * 366)] = 24
-    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    hours: Annotated[StrictInt, Field(ge=1, le=24 * 366)] = 24
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 10
 
 
 def _digest(text: str) -> bytes:

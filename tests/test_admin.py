@@ -194,7 +194,17 @@ async def test_an_adjustment_writes_the_ledger_and_one_action_row_and_applies_on
     assert [row["action"] for row in await logged(database, user["id"])] == ["credit", "debit"]
 
 
-@pytest.mark.parametrize("change", [{"reason": ""}, {"reason": None}, {"reason": "x" * 201}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reason": ""},
+        {"reason": None},
+        {"reason": "x" * 201},
+        {"reason": "nul\u0000byte"},
+        {"reason": "two\nlines"},
+        {"reason": 5},
+    ],
+)
 async def test_an_adjustment_needs_a_reason(
     server: ServerProcess,
     http: httpx.AsyncClient,

@@ -149,6 +149,10 @@ async def test_live_figures_count_the_last_minute_and_show_the_crash_round(
         ("users", {}),
         ("users", {"q": "a" * 41}),
         ("reports/winners", {"hours": "1", "unknown": "1"}),
+        ("actions", {"before": "9" * 30}),
+        ("actions", {"before": "1e3"}),
+        ("reports/profit", {"periods": "\u0663"}),
+        ("reports/winners", {"hours": "1.0"}),
     ],
 )
 async def test_bad_report_parameters_are_bad_requests(
