@@ -1,8 +1,8 @@
 """A user's sessions as the back office sees them, and ending them all.
 
 Redis keeps a session as `croupier:session:<sha256 of the token>` -> user id,
-with no index per user, so both read every session key (SCAN): fine for a
-back office, once per lookup, on a single Redis node.
+with no index per user, so both read every session key (SCAN, on every primary
+of a cluster): fine for a back office, once per lookup.
 """
 
 import time
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from server.auth import SESSION_PREFIX, revocation_message, session_key
+from server.redis_client import publish_to_user
 from server.wallet import UserKeys
 
-_SCAN_COUNT = 1000
+_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +50,18 @@ async def revoke_sessions(redis: Redis, user_id: str) -> int:
     ended = 0
     for session in await user_sessions(redis, user_id):
         if await redis.getdel(session_key(session.id)) == user_id:
-            await redis.publish(UserKeys(user_id).events, revocation_message(session.id))
+            await publish_to_user(redis, UserKeys(user_id).events, revocation_message(session.id))
             ended += 1
     return ended
 
 
 async def _session_batches(redis: Redis) -> AsyncIterator[list[str]]:
-    """The session keys, a SCAN batch at a time."""
-    cursor = 0
-    while True:
-        cursor, keys = await redis.scan(cursor, match=SESSION_PREFIX + "*", count=_SCAN_COUNT)
-        if keys:
-            yield keys
-        if cursor == 0:
-            return
+    """The session keys, up to `_BATCH` at a time."""
+    batch: list[str] = []
+    async for key in redis.scan_iter(match=SESSION_PREFIX + "*", count=_BATCH):
+        batch.append(key)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -30,7 +30,8 @@ from server.config import Settings
 from server.db.books import Books, HouseResult, read_books
 from server.embedded_postgres import EmbeddedPostgres, running_postgres_pid
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
-from server.redis_client import connect
+from server.redis_client import connect, is_cluster
+from server.slots import group_by_slot
 from server.wallet import LedgerEntry, UserKeys
 from server.wallet.wallet import VERSION_FIELD
 
@@ -376,13 +377,9 @@ async def _audit_batch(
     chunk: int,
     report: AuditReport,
 ) -> None:
-    # Wallets and ledger sizes in one atomic read: entries 1..version never
+    # Wallets and ledger sizes read atomically per user: entries 1..version never
     # change amount later, so the replay is consistent even on a live server.
-    async with redis.pipeline(transaction=True) as pipe:
-        for user_id in users:
-            keys = UserKeys(user_id)
-            pipe.hgetall(keys.wallet).hlen(keys.ledger).hget(keys.history, "floor")
-        raw = await pipe.execute()
+    raw = await _read_wallets(redis, users)
     wallets = [_wallet(wallet) for wallet in raw[0::3]]
     sizes: list[int] = raw[1::3]
     floors = [int(floor or 1) for floor in raw[2::3]]
@@ -416,6 +413,29 @@ async def _audit_batch(
         pending = [i for i in pending if next_id[i] <= wallets[i][1]]
     for replay, (stored, version), size, floor in zip(replays, wallets, sizes, floors, strict=True):
         report.add(replay.finish(stored, version, size if floor == 1 else replay.count))
+
+
+async def _read_wallets(redis: Redis, users: list[str]) -> list[Any]:
+    """Each user's wallet, ledger size and history floor (three replies per user, in
+    order), each user's read atomic: one transaction for the batch on one Redis, one
+    per slot on a cluster, where a transaction touches one slot."""
+    everyone = [list(range(len(users)))]
+    groups = group_by_slot([UserKeys(u).wallet for u in users]) if is_cluster(redis) else everyone
+    replies = await asyncio.gather(*(_read_group(redis, [users[i] for i in g]) for g in groups))
+    raw: list[Any] = [None] * (3 * len(users))
+    for group, reply in zip(groups, replies, strict=True):
+        for n, i in enumerate(group):
+            raw[3 * i : 3 * i + 3] = reply[3 * n : 3 * n + 3]
+    return raw
+
+
+async def _read_group(redis: Redis, users: list[str]) -> list[Any]:
+    async with redis.pipeline(transaction=True) as pipe:
+        for user_id in users:
+            keys = UserKeys(user_id)
+            pipe.hgetall(keys.wallet).hlen(keys.ledger).hget(keys.history, "floor")
+        replies: list[Any] = await pipe.execute()
+        return replies
 
 
 def _feed(replay: LedgerReplay, values: Iterable[str | None]) -> None:

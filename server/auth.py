@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from server.config import Settings
 from server.errors import CroupierError, ErrorCode
+from server.redis_client import publish_to_user
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet
 from server.wallet.journal import Journal
@@ -223,7 +224,7 @@ class Accounts:
         sid = session_id(token)
         user_id = await self._redis.getdel(session_key(sid))
         if user_id:
-            await self._redis.publish(UserKeys(user_id).events, revocation_message(sid))
+            await publish_to_user(self._redis, UserKeys(user_id).events, revocation_message(sid))
 
     async def resolve(self, token: str | None) -> Account | None:
         """The account a session token belongs to, or None."""

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.redis_cluster import cluster_url, is_cluster_url, seed_urls
+
 MAX_AMOUNT = 2**53 - 1
 """Largest amount or balance in minor units: Lua numbers are doubles."""
 
@@ -35,11 +37,21 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CROUPIER_REDIS_URL")
     )
+    redis_cluster_nodes: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_CLUSTER_NODES", "CROUPIER_REDIS_CLUSTER_NODES"),
+    )
+    """`host:port,host:port` of Redis Cluster nodes: the same as REDIS_URL
+    `redis+cluster://host:port,host:port`."""
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "CROUPIER_HOST"))
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CROUPIER_PORT"))
     workers: Annotated[int, Field(ge=0, le=256)] = 0
     """Server processes on the port; 0: one per core (`croupier --workers N` overrides)."""
     redis_pool_size: Annotated[int, Field(ge=2, le=10_000)] = 64
+    redis_replica_acks: Annotated[int, Field(ge=0, le=100)] = 0
+    """Replicas that must have a script's writes (WAIT) before its reply goes out; 0: none."""
+    redis_replica_ack_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = 500
+    """How long a script waits for them; past it, its outcome is unknown (the caller retries)."""
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CROUPIER_DATABASE_URL")
     )
@@ -104,6 +116,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     appendfsync: Literal["always", "everysec"] = "always"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _cluster_url(self) -> "Settings":
+        if self.redis_cluster_nodes is not None:
+            if self.redis_url is not None:
+                raise ValueError("set REDIS_URL or REDIS_CLUSTER_NODES, not both")
+            self.redis_url = cluster_url(self.redis_cluster_nodes)
+        if self.redis_url is not None and is_cluster_url(self.redis_url):
+            seed_urls(self.redis_url)  # raises on a URL without nodes
+        return self
 
     @model_validator(mode="after")
     def _check_currencies(self) -> "Settings":

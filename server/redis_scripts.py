@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 from collections import deque
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import hiredis
@@ -32,12 +33,16 @@ DEFAULT_MAX_IN_FLIGHT = 16_384
 Arg = str | int
 
 
-class _Pipe(asyncio.Protocol):
+class Pipe(asyncio.Protocol):
     """One Redis connection: commands written once per loop iteration, replies
     matched to their callers in order."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, max_in_flight: int) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, max_in_flight: int, acks: "ReplicaAcks | None"
+    ) -> None:
         self._loop = loop
+        self._acks = acks
+        self._acked: asyncio.Future[int] | None = None  # the WAIT after this flush
         self._reader = hiredis.Reader(encoding="utf-8", replyError=ResponseError)
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._out: list[bytes] = []
@@ -78,6 +83,9 @@ class _Pipe(asyncio.Protocol):
         self._transport = None
         self._out.clear()
         error = RedisConnectionError(f"connection to Redis lost ({exc or 'closed'})")
+        if self._acked is not None:
+            self._waiting.append(self._acked)
+            self._acked = None
         while self._waiting:
             future = self._waiting.popleft()
             if not future.done():
@@ -95,7 +103,29 @@ class _Pipe(asyncio.Protocol):
         self._waiting.append(future)
         return future
 
+    def submit(self, command: tuple[Arg, ...]) -> Awaitable[Any]:
+        """`send`; a script's reply only once enough replicas have its writes, if this
+        connection waits for replica acknowledgements."""
+        reply = self.send(command)
+        if self._acks is None or command[0] not in ("EVALSHA", "EVAL"):
+            return reply
+        if self._acked is None:
+            self._acked = self._loop.create_future()
+        return _acknowledged(reply, self._acked, self._acks.replicas)
+
+    async def send_when_room(self, command: tuple[Arg, ...]) -> Any:
+        """`submit` once fewer than `max_in_flight` calls wait; returns the reply."""
+        while self.full:
+            await self.room()
+        return await self.submit(command)
+
     def _flush(self) -> None:
+        if self._acked is not None and self._acks is not None:
+            # One WAIT for every script of this write: it answers once that many
+            # replicas acknowledged all of them (or the timeout passed).
+            self._out.append(hiredis.pack_command(self._acks.command))  # type: ignore[arg-type]
+            self._waiting.append(self._acked)
+            self._acked = None
         if self._transport is not None and self._out:
             self._transport.write(b"".join(self._out))
         self._out.clear()
@@ -105,20 +135,84 @@ class _Pipe(asyncio.Protocol):
             self._transport.close()
 
 
+@dataclass(frozen=True, slots=True)
+class ReplicaAcks:
+    """Scripts answer only once `replicas` replicas have their writes (WAIT)."""
+
+    replicas: int
+    timeout_ms: int
+
+    @property
+    def command(self) -> tuple[Arg, ...]:
+        return ("WAIT", self.replicas, self.timeout_ms)
+
+
+async def _acknowledged(
+    reply: "asyncio.Future[Any]", acked: "asyncio.Future[int]", replicas: int
+) -> Any:
+    """The reply of a script once the WAIT after it counted `replicas` acknowledgements.
+
+    Fewer in time: the script ran but might not survive a failover, an unknown
+    outcome like a dropped connection (the caller retries with its key).
+    """
+    try:
+        result = await reply
+    except BaseException:
+        acked.add_done_callback(_retrieved)  # the other scripts of the write may await it
+        raise
+    count = await asyncio.shield(acked)  # shared by every script of the write
+    if count < replicas:
+        raise RedisConnectionError(
+            f"{count} of {replicas} replicas acknowledged the write in time: outcome unknown"
+        )
+    return result
+
+
+def _retrieved(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def open_pipe(
+    address: RedisAddress, max_in_flight: int, acks: ReplicaAcks | None = None
+) -> Pipe:
+    """A pipelined connection to `address`, authenticated and on its database."""
+    loop = asyncio.get_running_loop()
+    pipe = await address.open(lambda: Pipe(loop, max_in_flight, acks))
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            if address.auth:
+                await pipe.send(address.auth)
+            if address.db:
+                await pipe.send(("SELECT", address.db))
+    except BaseException:
+        pipe.close()
+        raise
+    return pipe
+
+
 class ScriptRunner:
     """Runs commands (mostly EVALSHA) on one auto-pipelined Redis connection,
     opened on first use and again after it drops.
 
     At most `max_in_flight` calls wait for replies at once; more callers wait
     here until half of those are answered, so a burst costs bounded memory in
-    this process and in Redis.
-    Standalone Redis only: a Redis Cluster needs a connection per node.
+    this process and in Redis. With `acks`, a script's reply comes once that
+    many replicas have its writes (see ReplicaAcks).
+    Standalone Redis; `server.redis_cluster_scripts.ClusterScriptRunner` is
+    the same on a Redis Cluster, with one such connection per primary.
     """
 
-    def __init__(self, url: str, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
-        self._address = RedisAddress(url)
+    def __init__(
+        self,
+        url: str,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        acks: ReplicaAcks | None = None,
+    ) -> None:
+        self._url = url
         self._max_in_flight = max_in_flight
-        self._pipe: _Pipe | None = None
+        self._acks = acks
+        self._pipe: Pipe | None = None
         self._connecting = asyncio.Lock()
 
     def script(self, source: str) -> "Script":
@@ -137,35 +231,21 @@ class ScriptRunner:
         while the connection is open and has room (no extra coroutine)."""
         pipe = self._pipe
         if pipe is not None and pipe.is_open and not pipe.full:
-            return pipe.send(command)
+            return pipe.submit(command)
         return self._call_when_ready(command)
 
     async def _call_when_ready(self, command: tuple[Arg, ...]) -> Any:
         pipe = self._pipe
         if pipe is None or not pipe.is_open:
             pipe = await self._connect()
-        while pipe.full:
-            await pipe.room()
-        return await pipe.send(command)
+        return await pipe.send_when_room(command)
 
-    async def _connect(self) -> _Pipe:
+    async def _connect(self) -> Pipe:
         async with self._connecting:
-            if self._pipe is not None and self._pipe.is_open:
-                return self._pipe
-            loop = asyncio.get_running_loop()
-            address = self._address
-            pipe = await address.open(lambda: _Pipe(loop, self._max_in_flight))
-            try:
-                async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    if address.auth:
-                        await pipe.send(address.auth)
-                    if address.db:
-                        await pipe.send(("SELECT", address.db))
-            except BaseException:
-                pipe.close()
-                raise
-            self._pipe = pipe
-            return pipe
+            if self._pipe is None or not self._pipe.is_open:
+                address = RedisAddress(self._url)
+                self._pipe = await open_pipe(address, self._max_in_flight, self._acks)
+            return self._pipe
 
     async def aclose(self) -> None:
         """Close the connection; calls still in flight fail with ConnectionError."""

@@ -17,7 +17,8 @@ from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_cluster_scripts import script_runner
+from server.redis_scripts import ReplicaAcks, ScriptRunner
 from server.stepped.rules import HiloRules, MinesRules, QuizRules
 from server.stepped.service import SteppedGames
 from server.wallet import Wallet, WalletScripts
@@ -50,7 +51,11 @@ class Services:
         plain commands, a script runner for the Lua scripts and the hub's pub/sub
         connection) and the PostgreSQL pool `database`."""
         redis = connect(redis_url, settings.redis_pool_size)
-        runner = ScriptRunner(redis_url)
+        acks = settings.redis_replica_acks
+        runner = script_runner(
+            redis_url,
+            ReplicaAcks(acks, settings.redis_replica_ack_timeout_ms) if acks else None,
+        )
         scripts = WalletScripts.register(runner)
         journal = Journal(redis, settings.journal_max)
         wallet = Wallet(

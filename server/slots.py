@@ -7,6 +7,7 @@ A sweep reads the 16,384 per-slot indexes instead of scanning every key.
 """
 
 from binascii import crc_hqx
+from collections.abc import Sequence
 from functools import cache
 from itertools import count
 
@@ -47,3 +48,11 @@ def slot_key(slot: int, name: str) -> str:
 def all_slot_keys(name: str) -> list[str]:
     """The key `name` of every slot, slot 0 first."""
     return [slot_key(slot, name) for slot in range(SLOTS)]
+
+
+def group_by_slot(keys: Sequence[str]) -> list[list[int]]:
+    """The indexes of `keys`, one list per slot, in the order slots first appear."""
+    groups: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key_slot(key), []).append(i)
+    return list(groups.values())

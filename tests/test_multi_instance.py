@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import httpx
 from redis.asyncio import Redis
@@ -16,13 +17,27 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 async def test_500_parallel_moves_across_two_instances_are_exact(
     server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
 ) -> None:
+    await parallel_moves_are_exact((server, server_b), http, redis, 500)
+
+
+async def parallel_moves_are_exact(
+    instances: tuple[ServerProcess, ServerProcess],
+    http: httpx.AsyncClient,
+    redis: Redis,
+    count: int,
+) -> None:
+    """`count` credits and debits of one user sent at once to both instances, whose
+    four tabs (two per instance) see every balance version; a replay changes nothing."""
+    server, server_b = instances
     token, user = await new_guest(http, server.base_url)
     tabs = [
         await WsClient.open(instance.ws_url, token)
         for instance in (server, server_b, server, server_b)
     ]
     rng = random.Random(7)
-    moves = [("credit" if rng.random() < 0.4 else "debit", rng.randint(1, 900)) for _ in range(500)]
+    moves = [
+        ("credit" if rng.random() < 0.4 else "debit", rng.randint(1, 900)) for _ in range(count)
+    ]
 
     async def move(i: int, kind: str, amount: int) -> tuple[str, int, bool]:
         instance = (server, server_b)[i % 2]
@@ -106,11 +121,22 @@ async def test_events_reach_only_their_user(
 async def test_tabs_resync_after_the_pubsub_connection_drops(
     server: ServerProcess, http: httpx.AsyncClient, redis: Redis
 ) -> None:
+    async def kill_pubsub(_: str) -> int:
+        killed: int = await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        return killed
+
+    await tab_resyncs_after(server, http, kill_pubsub)
+
+
+async def tab_resyncs_after(
+    server: ServerProcess, http: httpx.AsyncClient, kill: Callable[[str], Awaitable[int]]
+) -> None:
+    """`kill(user id)` drops pub/sub connections (returns how many); the user's tab
+    still sees the balance of each credit after it."""
     token, user = await new_guest(http, server.base_url)
     tab = await WsClient.open(server.ws_url, token)
     try:
-        killed = await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-        assert killed >= 1
+        assert await kill(user["id"]) >= 1
         body = {
             "user": user["id"],
             "amount": 11,

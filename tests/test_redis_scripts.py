@@ -16,7 +16,7 @@ from redis.exceptions import ResponseError
 from server.embedded_redis import find_redis_server
 from server.realtime.subscriber import Subscriber
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_scripts import ReplicaAcks, ScriptRunner
 from tests.servers import private_redis
 
 ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) * 2}"
@@ -52,6 +52,23 @@ async def test_a_script_redis_forgot_is_loaded_again(runner: ScriptRunner, redis
     assert await counter([key]) == 1
     await redis.script_flush()
     assert await asyncio.gather(*(counter([key]) for _ in range(50))) == list(range(2, 52))
+
+
+async def test_scripts_no_replica_acknowledged_in_time_have_an_unknown_outcome(
+    redis_url: str, redis: Redis
+) -> None:
+    """This Redis has no replica: a WAIT for one times out, after the scripts ran."""
+    runner = ScriptRunner(redis_url, acks=ReplicaAcks(1, 20))
+    counter = runner.script("return redis.call('INCR', KEYS[1])")
+    key = tag()
+    try:
+        results = await asyncio.gather(*(counter([key]) for _ in range(5)), return_exceptions=True)
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+        assert "outcome unknown" in str(results[0])
+        assert await redis.get(key) == "5"
+        assert await runner.execute("GET", key) == "5"  # plain commands wait for no replica
+    finally:
+        await runner.aclose()
 
 
 async def test_a_dropped_connection_fails_calls_in_flight_then_reconnects(

@@ -63,10 +63,11 @@ class CrashStore:
         return [Bet.from_json(raw) for raw in (await self._redis.hgetall(keys.BETS)).values()]
 
     async def snapshot(self) -> tuple[RoundState | None, list[Bet], int]:
-        """The round, its bets and the server time in ms, read atomically."""
+        """The round and its bets, read atomically, and the Redis time in ms read right
+        after (TIME has no key: on a cluster it may come from another node)."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(keys.ROUND).hgetall(keys.BETS).time()
-            raw_round, raw_bets, (seconds, micros) = await pipe.execute()
+            raw_round, raw_bets = await pipe.hgetall(keys.ROUND).hgetall(keys.BETS).execute()
+        seconds, micros = await self._redis.time()
         bets = [Bet.from_json(raw) for raw in raw_bets.values()]
         return RoundState.from_hash(raw_round), bets, seconds * 1000 + micros // 1000
 

@@ -29,7 +29,7 @@ from server.logs import LogThrottle
 from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.sessions import SocketSessions
-from server.realtime.subscriber import CONFIRM_TIMEOUT_S, Subscriber
+from server.realtime.subscriber import CONFIRM_TIMEOUT_S, open_subscriber
 from server.realtime.wire import encode_text
 from server.wallet import Balances, UserKeys, Wallet
 
@@ -66,7 +66,7 @@ class Hub:
         self._redis = redis
         self._wallet = wallet
         self._metrics = metrics
-        self._subscriber = Subscriber(redis_url, self._deliver)
+        self._subscriber = open_subscriber(redis_url, self._deliver)
         self._listening = asyncio.Event()
         self._users: dict[str, set[Connection]] = {}
         self._everyone: set[Connection] = set()

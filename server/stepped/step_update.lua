@@ -37,7 +37,7 @@ if ARGV[6] == '' then
   else
     redis.call('ZADD', KEYS[7], ARGV[11], ARGV[12])
   end
-  redis.call('PUBLISH', ARGV[10], ARGV[8])
+  publish_user(ARGV[10], ARGV[8])
   return {'ok', next_version}
 end
 
@@ -50,7 +50,7 @@ journal('bet', user, ARGV[7])
 redis.call('HDEL', KEYS[4], game, version_field)
 close_bet(KEYS[6], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[7], ARGV[12])
-redis.call('PUBLISH', ARGV[10], ARGV[8])
+publish_user(ARGV[10], ARGV[8])
 journal_flush()
 idem_store(KEYS[3], 'game-settle|' .. ARGV[3] .. '|' .. ARGV[6], result, ARGV[9])
 return {'ok', result}

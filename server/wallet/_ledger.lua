@@ -95,6 +95,15 @@ local function current_version(wallet)
   return tonumber(redis.call('HGET', wallet, 'version') or '0')
 end
 
+-- Publishes `message` on a user's channel {u:ID}:events. The script loader
+-- sets the command: PUBLISH on one Redis, SPUBLISH on a Redis Cluster (sharded
+-- pub/sub: the channel shares the slot of the user's keys, so the message stays
+-- on that shard). Redis 6.2 has no SPUBLISH.
+local USER_PUBLISH = 'PUBLISH'
+local function publish_user(channel, message)
+  redis.call(USER_PUBLISH, channel, message)
+end
+
 -- Moves `delta` on the balance, appends the ledger entry with the next version
 -- as its id and publishes the balance event. Call only
 -- after every check has passed: nothing may fail after the first write.
@@ -107,7 +116,7 @@ local function apply(wallet, ledger, channel, user, currency, delta, kind, game,
     id = version, user = user, type = kind, amount = delta, currency = currency,
     game = game, ref = ref, status = status, balance_after = balance, created_at = now_ms(),
   })
-  redis.call('PUBLISH', channel, '{"event":"balance","data":{"currency":' .. json_str(currency)
+  publish_user(channel, '{"event":"balance","data":{"currency":' .. json_str(currency)
     .. ',"balance":' .. fmt_int(balance) .. ',"version":' .. fmt_int(version)
     .. ',"reason":{"type":' .. json_str(kind) .. ',"game":' .. json_str(game)
     .. ',"ref":' .. json_str(ref) .. '}}}')
