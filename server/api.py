@@ -1,6 +1,6 @@
-"""The HTTP API (JSON): accounts, wallet, admin adjustments, health and metrics."""
+"""The HTTP API (JSON): accounts, wallet, health and metrics (the back office's is in
+`server/admin.py`)."""
 
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -16,9 +16,6 @@ from server.errors import CroupierError, ErrorCode
 from server.http_errors import error_response
 from server.ops import TransactionsParams
 from server.protocol import (
-    Amount,
-    Currency,
-    IdempotencyKey,
     Params,
     parse_json_object,
     parse_params,
@@ -34,14 +31,6 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class Credentials(Params):
     username: Annotated[StrictStr, Field(min_length=3, max_length=20)]
     password: Annotated[StrictStr, Field(min_length=8, max_length=128)]
-
-
-class Adjustment(Params):
-    user: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{16}$")]
-    amount: Amount
-    currency: Currency
-    key: IdempotencyKey
-    reason: Annotated[StrictStr, Field(max_length=200)] = ""
 
 
 def services_of(request: Request) -> Services:
@@ -93,6 +82,11 @@ def query(request: Request, model: type[P], int_fields: tuple[str, ...] = ()) ->
         if value is not None and value.isascii() and value.isdigit() and len(value) <= 16:
             data[name] = int(value)
     return parse_params(model, data, services_of(request).validation_context)
+
+
+def every_currency(services: Services, balances: dict[str, int]) -> dict[str, int]:
+    """A balance for every configured currency (0 where the wallet has none)."""
+    return {code: balances.get(code, 0) for code in services.settings.currencies}
 
 
 def user_data(account: Account) -> dict[str, Any]:
@@ -181,10 +175,9 @@ async def wallet(request: Request) -> Response:
     services = services_of(request)
     account = await current_account(request)
     snapshot = await services.wallet.balances(account.id)
-    balances = {code: snapshot.balances.get(code, 0) for code in services.settings.currencies}
     return JSONResponse(
         {
-            "balances": balances,
+            "balances": every_currency(services, snapshot.balances),
             "version": snapshot.version,
             "currencies": services.settings.currencies,
         }
@@ -225,46 +218,6 @@ async def faucet(request: Request) -> Response:
     return JSONResponse({"tx": movement.tx, "balance": movement.balance})
 
 
-def require_admin(request: Request) -> None:
-    """FORBIDDEN unless the request carries the configured admin token."""
-    expected = services_of(request).settings.admin_token
-    given = bearer_token(request) or ""
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise CroupierError(ErrorCode.FORBIDDEN, "admin token required")
-
-
-async def _adjust(request: Request, credit: bool) -> Response:
-    """An admin credit or debit (ledger type `adjust`), under the admin's own key space."""
-    require_admin(request)
-    adjustment = await json_body(request, Adjustment)
-    services = services_of(request)
-    if await services.accounts.get(adjustment.user) is None:  # else a wallet appears for it
-        raise CroupierError(ErrorCode.NOT_FOUND, "no such user", "user")
-    wallet = services.wallet
-    move = wallet.credit if credit else wallet.debit
-    movement = await move(
-        adjustment.user,
-        adjustment.amount,
-        adjustment.currency,
-        key=f"admin:{adjustment.key}",
-        kind="adjust",
-        ref=adjustment.reason,
-    )
-    return JSONResponse(
-        {"tx": movement.tx, "balance": movement.balance, "replayed": movement.replayed}
-    )
-
-
-@handles_errors
-async def admin_credit(request: Request) -> Response:
-    return await _adjust(request, credit=True)
-
-
-@handles_errors
-async def admin_debit(request: Request) -> Response:
-    return await _adjust(request, credit=False)
-
-
 async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
@@ -292,8 +245,6 @@ routes = [
     Route("/api/wallet", wallet),
     Route("/api/transactions", transactions),
     Route("/api/wallet/faucet", faucet, methods=["POST"]),
-    Route("/api/admin/credit", admin_credit, methods=["POST"]),
-    Route("/api/admin/debit", admin_debit, methods=["POST"]),
     Route("/healthz", healthz),
     Route("/readyz", readyz),
     Route("/metrics", metrics),

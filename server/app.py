@@ -9,9 +9,12 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from server.admin import routes as admin_routes
 from server.api import routes
 from server.bets import ops as bet_ops
 from server.bets.http import routes as bet_routes
@@ -39,6 +42,11 @@ OP_MODULES = (bet_ops, stepped_ops, crash_ops)
 """Modules whose import registers their WebSocket ops in `server.ops.OPS`."""
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+async def admin_page(request: Request) -> Response:
+    """The back office (it signs in with the admin token: the page itself is public)."""
+    return FileResponse(STATIC_DIR / "admin.html")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -94,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *routes,
+            *admin_routes,
+            Route("/admin", admin_page),
             *bet_routes,
             *crash_routes,
             WebSocketRoute("/ws", websocket_endpoint),

@@ -19,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 import server
 from server.audit import audit_all, audit_user
 from server.db.archiver import journal_key
+from server.realtime.sessions import CLOSE_SESSION_ENDED
 from server.realtime.subscriber import ClusterSubscriber
 from server.redis_client import connect
 from server.redis_cluster_scripts import USER_PUBLISH, ClusterScriptRunner
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.skipif(
     cluster_unavailable() is not None, reason=str(cluster_unavailable())
 )
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 
 @pytest.fixture(scope="session")
@@ -302,7 +303,13 @@ async def test_tabs_get_a_snapshot_after_their_channel_slot_moves(
             while len(tab.balance_versions) < 4:
                 await tab.events.get()
         assert tab.balance_versions == [1, 1, 1, 1]
-        body = {"user": user["id"], "amount": 9, "currency": "PLAY", "key": "after-move"}
+        body = {
+            "user": user["id"],
+            "amount": 9,
+            "currency": "PLAY",
+            "key": "after-move",
+            "reason": "test",
+        }
         response = await http.post(
             f"{cluster_server.base_url}/api/admin/credit", json=body, headers=ADMIN
         )
@@ -324,6 +331,27 @@ async def test_signing_out_closes_the_tabs_on_every_instance(
     for tab in tabs:
         async with asyncio.timeout(10):
             await tab.connection.wait_closed()
+
+
+async def test_an_admin_finds_and_revokes_a_users_sessions_on_every_primary(
+    cluster_server: ServerProcess, cluster_server_b: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    token, user = await new_guest(http, cluster_server.base_url)
+    tabs = [await WsClient.open(s.ws_url, token) for s in (cluster_server, cluster_server_b)]
+    found = await http.get(
+        f"{cluster_server.base_url}/api/admin/users", params={"q": user["id"]}, headers=ADMIN
+    )
+    assert len(found.json()["sessions"]) == 1
+    response = await http.post(
+        f"{cluster_server.base_url}/api/admin/sessions/revoke",
+        json={"user": user["id"], "reason": "test"},
+        headers=ADMIN,
+    )
+    assert response.json() == {"revoked": 1}
+    for tab in tabs:
+        async with asyncio.timeout(10):
+            await tab.connection.wait_closed()
+        assert tab.connection.close_code == CLOSE_SESSION_ENDED
 
 
 async def test_a_write_too_few_replicas_acknowledged_is_an_unknown_outcome(
@@ -470,7 +498,7 @@ async def test_the_archiver_empties_the_journal_of_every_slot(
 
     users = [user["id"] for _, user in await guests_on_each_primary(cluster, http, base_url)]
     for user in users:
-        body = {"user": user, "amount": 5, "currency": "PLAY", "key": "journaled"}
+        body = {"user": user, "amount": 5, "currency": "PLAY", "key": "journaled", "reason": "test"}
         response = await http.post(f"{base_url}/api/admin/credit", json=body, headers=ADMIN)
         assert response.status_code == 200
     async with asyncio.timeout(30):  # read on each primary, written to PostgreSQL, deleted

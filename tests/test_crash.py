@@ -47,7 +47,7 @@ TIMINGS = {
 }
 START = 100_000
 """Every guest's PLAY balance."""
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 
 @dataclass
@@ -416,7 +416,13 @@ async def test_the_round_cap_cashes_out_every_open_bet_of_its_currency(
 ) -> None:
     players = [await join(crash_server) for _ in range(3)]
     for player in players[:2]:
-        body = {"user": player.id, "amount": 10_000, "currency": "BTC", "key": "fund"}
+        body = {
+            "user": player.id,
+            "amount": 10_000,
+            "currency": "BTC",
+            "key": "fund",
+            "reason": "test",
+        }
         response = await http.post(
             f"{crash_server.base_url}/api/admin/credit", json=body, headers=ADMIN
         )
@@ -445,7 +451,13 @@ async def test_a_bet_reaching_max_payout_is_cashed_out_there(
     join: Callable[[ServerProcess], Awaitable[Player]],
 ) -> None:
     player = await join(crash_server)
-    body = {"user": player.id, "amount": 9_000_000, "currency": "PLAY", "key": "fund"}
+    body = {
+        "user": player.id,
+        "amount": 9_000_000,
+        "currency": "PLAY",
+        "key": "fund",
+        "reason": "test",
+    }
     response = await http.post(
         f"{crash_server.base_url}/api/admin/credit", json=body, headers=ADMIN
     )

@@ -13,7 +13,7 @@ from server.redis_client import connect
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import new_guest
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 
 async def play_money(http: httpx.AsyncClient, server: ServerProcess, token: str) -> int:
@@ -26,7 +26,7 @@ async def play_money(http: httpx.AsyncClient, server: ServerProcess, token: str)
 
 
 async def credit(http: httpx.AsyncClient, server: ServerProcess, user: str, key: str) -> None:
-    body = {"user": user, "amount": 777, "currency": "PLAY", "key": key}
+    body = {"user": user, "amount": 777, "currency": "PLAY", "key": key, "reason": "test"}
     response = await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
     assert response.status_code == 200
 

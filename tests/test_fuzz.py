@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from starlette.routing import Route
 
+from server.admin import routes as admin_routes
 from server.api import routes as api_routes
 from server.app import OP_MODULES
 from server.audit import audit_user
@@ -219,7 +220,7 @@ async def test_every_frame_gets_a_documented_reply_and_the_socket_stays_open(
 
 def route_table() -> list[tuple[str, list[str]]]:
     table = []
-    for route in [*api_routes, *bet_routes, *crash_routes]:
+    for route in [*api_routes, *admin_routes, *bet_routes, *crash_routes]:
         assert isinstance(route, Route)
         table.append((route.path, sorted(route.methods or ["GET"])))
     return table
@@ -261,6 +262,9 @@ def http_requests(draw: st.DrawFn, players: list[Player]) -> dict[str, Any]:
     credential = draw(st.sampled_from([None, players[1].token, ADMIN_TOKEN, "not-a-token"]))
     if credential is not None:
         headers["Authorization"] = f"Bearer {credential}"
+    actor = draw(st.sampled_from([None, "fuzz", ""]) | st.text(max_size=8))
+    if actor is not None and actor.isascii() and actor.isprintable():
+        headers["X-Admin-Actor"] = actor
     content_type = draw(st.sampled_from([None, "application/json", "text/plain"]))
     if content_type is not None:
         headers["Content-Type"] = content_type

@@ -8,7 +8,7 @@ import pytest
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import new_guest
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -126,7 +126,13 @@ async def test_faucet_pays_once_per_interval(
 
 async def test_admin_adjustments(server: ServerProcess, http: httpx.AsyncClient) -> None:
     token, user = await new_guest(http, server.base_url)
-    body = {"user": user["id"], "amount": 150_000_000, "currency": "BTC", "key": "gift-1"}
+    body = {
+        "user": user["id"],
+        "amount": 150_000_000,
+        "currency": "BTC",
+        "key": "gift-1",
+        "reason": "welcome",
+    }
     refused = await http.post(
         f"{server.base_url}/api/admin/credit", json=body, headers=bearer(token)
     )
@@ -175,7 +181,13 @@ async def test_bad_admin_debits_change_nothing(
     code: str,
 ) -> None:
     token, user = await new_guest(http, server.base_url)
-    base = {"user": user["id"], "amount": 1_000, "currency": "PLAY", "key": "used-before"}
+    base = {
+        "user": user["id"],
+        "amount": 1_000,
+        "currency": "PLAY",
+        "key": "used-before",
+        "reason": "fee",
+    }
     assert (
         await http.post(f"{server.base_url}/api/admin/debit", json=base, headers=ADMIN)
     ).is_success
@@ -189,7 +201,13 @@ async def test_credit_beyond_the_largest_balance_is_refused(
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
     token, user = await new_guest(http, server.base_url)
-    body = {"user": user["id"], "amount": 2**53 - 1, "currency": "PLAY", "key": "huge"}
+    body = {
+        "user": user["id"],
+        "amount": 2**53 - 1,
+        "currency": "PLAY",
+        "key": "huge",
+        "reason": "test",
+    }
     response = await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
     assert response.status_code == 409 and response.json()["error"]["code"] == "LIMIT_EXCEEDED"
     assert await balances(http, server, token) == {"PLAY": 100_000, "BTC": 0}

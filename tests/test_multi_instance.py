@@ -11,7 +11,7 @@ from server.audit import audit_user
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import WsClient, new_guest
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 
 async def test_500_parallel_moves_across_two_instances_are_exact(
@@ -41,7 +41,13 @@ async def parallel_moves_are_exact(
 
     async def move(i: int, kind: str, amount: int) -> tuple[str, int, bool]:
         instance = (server, server_b)[i % 2]
-        body = {"user": user["id"], "amount": amount, "currency": "PLAY", "key": f"m{i}"}
+        body = {
+            "user": user["id"],
+            "amount": amount,
+            "currency": "PLAY",
+            "key": f"m{i}",
+            "reason": "test",
+        }
         response = await http.post(
             f"{instance.base_url}/api/admin/{kind}", json=body, headers=ADMIN
         )
@@ -70,7 +76,13 @@ async def parallel_moves_are_exact(
             assert live == sorted(live) and len(set(live)) == len(live)
             assert set(live) == set(range(2, final_version + 1))
         # Replaying a key on the other instance changes nothing.
-        body = {"user": user["id"], "amount": moves[0][1], "currency": "PLAY", "key": "m0"}
+        body = {
+            "user": user["id"],
+            "amount": moves[0][1],
+            "currency": "PLAY",
+            "key": "m0",
+            "reason": "test",
+        }
         again = await http.post(
             f"{server_b.base_url}/api/admin/{moves[0][0]}", json=body, headers=ADMIN
         )
@@ -89,7 +101,13 @@ async def test_events_reach_only_their_user(
     alice_tab = await WsClient.open(server_b.ws_url, alice_token)
     bob_tab = await WsClient.open(server_b.ws_url, bob_token)
     try:
-        body = {"user": alice["id"], "amount": 5, "currency": "PLAY", "key": "only-alice"}
+        body = {
+            "user": alice["id"],
+            "amount": 5,
+            "currency": "PLAY",
+            "key": "only-alice",
+            "reason": "test",
+        }
         await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
         assert await alice_tab.wait_balance_version("PLAY", 2) == 100_005
         await asyncio.sleep(0.2)
@@ -119,7 +137,13 @@ async def tab_resyncs_after(
     tab = await WsClient.open(server.ws_url, token)
     try:
         assert await kill(user["id"]) >= 1
-        body = {"user": user["id"], "amount": 11, "currency": "PLAY", "key": "after-drop"}
+        body = {
+            "user": user["id"],
+            "amount": 11,
+            "currency": "PLAY",
+            "key": "after-drop",
+            "reason": "test",
+        }
         await http.post(f"{server.base_url}/api/admin/credit", json=body, headers=ADMIN)
         # Either the event itself (after resubscribing) or the resync snapshot arrives.
         assert await tab.wait_balance_version("PLAY", 2) == 100_011

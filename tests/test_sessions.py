@@ -24,7 +24,7 @@ from server.wallet.journal import Journal
 from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
 from tests.wsclient import WsClient
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 DICE = {"game": "dice", "amount": 100, "currency": "PLAY"}
 DICE_PARAMS = {"target": 50.5, "condition": "over"}
 
@@ -245,7 +245,7 @@ async def test_admin_credit_to_a_missing_user_is_not_found_and_creates_nothing(
     server: ServerProcess, http: httpx.AsyncClient, redis: Redis
 ) -> None:
     missing = secrets.token_hex(8)
-    body = {"user": missing, "amount": 500, "currency": "PLAY", "key": "ghost"}
+    body = {"user": missing, "amount": 500, "currency": "PLAY", "key": "ghost", "reason": "test"}
     for kind in ("credit", "debit"):
         response = await http.post(f"{server.base_url}/api/admin/{kind}", json=body, headers=ADMIN)
         assert response.status_code == 404, response.text

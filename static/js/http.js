@@ -8,8 +8,11 @@ export class ApiError extends Error {
   }
 }
 
-/** Call an API path; resolves with the JSON answer or rejects with an ApiError. */
-export async function api(path, { method = "GET", body, query } = {}) {
+/**
+ * Call an API path; resolves with the JSON answer or rejects with an ApiError.
+ * `headers` are added to the request; `credentials: "omit"` leaves the session cookie out.
+ */
+export async function api(path, { method = "GET", body, query, headers = {}, credentials = "same-origin" } = {}) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -22,8 +25,8 @@ export async function api(path, { method = "GET", body, query } = {}) {
   try {
     response = await fetch(url, {
       method,
-      credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      credentials,
+      headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

@@ -1,0 +1,127 @@
+"""The back office in a real Chromium against a real server: sign in, find a user, adjust
+the balance and see it in the user's open tab and in both ledgers, the action log, and
+the report charts drawn from real bets (see test_browser.py for the harness)."""
+
+import asyncio
+import re
+import secrets
+
+import httpx
+
+from tests.servers import ADMIN_TOKEN, ServerProcess
+from tests.test_browser import (
+    Browser,
+    Page,
+    Site,
+    browser,
+    expect,
+    shoot,
+    sign_in_as_guest,
+    site,
+    site_on,
+)
+from tests.wsclient import WsClient
+
+__all__ = ["browser", "site"]  # fixtures used here
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
+
+
+async def bet_a_few(server: ServerProcess, token: str, count: int) -> None:
+    """`count` dice bets of the player, then wait until PostgreSQL holds them."""
+    tab = await WsClient.open(server.ws_url, token)
+    try:
+        for _ in range(count):
+            await tab.request(
+                "bet", game="dice", amount=100, currency="PLAY", key=secrets.token_hex(8),
+                params={"target": "50.50", "condition": "over"},
+            )  # fmt: skip
+    finally:
+        await tab.close()
+    async with httpx.AsyncClient(timeout=30) as http, asyncio.timeout(20):
+        while True:
+            live = await http.get(f"{server.base_url}/api/admin/live", headers=ADMIN)
+            if live.json()["last_minute"]["bets"] >= count:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def open_office(office: Site) -> Page:
+    page = await office.context.new_page()
+    expected = re.compile(r"status of 403")  # the wrong token this test tries first
+
+    def console(kind: str, text: str) -> None:
+        if kind == "error" and not expected.search(text):
+            office.errors.append(text)
+
+    page.on("console", lambda message: console(message.type, message.text))
+    page.on("pageerror", lambda error: office.errors.append(f"uncaught: {error}"))
+    await page.goto(f"{office.base_url}/admin")
+    return page
+
+
+async def sign_in(page: Page, token: str) -> None:
+    form = page.locator("#sign-in")
+    await form.get_by_label("Your name").fill("Ada Ops")
+    await form.get_by_label("Admin token").fill(token)
+    await form.get_by_role("button", name="Sign in").click()
+
+
+async def test_an_admin_adjusts_a_balance_the_players_tab_sees_it(
+    browser: Browser, site: Site, server: ServerProcess
+) -> None:
+    player = await site.open()
+    await sign_in_as_guest(player)
+    user = (await (await player.request.get(f"{site.base_url}/api/me")).json())["user"]
+    cookies = {cookie["name"]: cookie["value"] for cookie in await site.context.cookies()}
+    await bet_a_few(server, cookies["croupier_session"], 5)
+    balance = await site.balance(player)
+
+    async with site_on(browser, server) as office:
+        page = await open_office(office)
+        await sign_in(page, "not-the-token")
+        await expect(page.locator("#sign-in-error")).to_have_text("Wrong admin token")
+        await expect(page.locator("#office")).to_be_hidden()
+        await sign_in(page, ADMIN_TOKEN)
+        await expect(page.locator("#admin-who")).to_have_text("Signed in as Ada Ops")
+
+        # The report charts and edges, from the bets just made (and any before).
+        await expect(
+            page.locator('#profit [data-currency="PLAY"] svg.chart rect').first
+        ).to_be_visible()
+        dice = page.locator('#profit tr[data-game="dice"][data-currency="PLAY"]')
+        await expect(dice.locator(".theoretical")).to_have_text("1.00%")
+        await expect(dice.locator(".realised")).to_have_text(re.compile(r"^-?\d+\.\d\d%$"))
+        await page.get_by_role("tab", name="Per day (30 d)").click()
+        await expect(
+            page.locator('#profit [data-currency="PLAY"] svg.chart rect').first
+        ).to_be_visible()
+        await expect(page.locator('[data-live="players"] dd')).not_to_have_text("0")
+
+        # Find the user, credit 12.34 PLAY with a reason.
+        await page.get_by_label("User id or username").fill(user["id"])
+        await page.get_by_role("button", name="Find").click()
+        await expect(page.locator('[data-field="name"] dd')).to_have_text(user["name"])
+        figure = page.locator('[data-balance="PLAY"] dd')
+        await expect(figure).to_have_text(f"{balance // 100:,}.{balance % 100:02d} PLAY")
+        adjust = page.locator("#adjust")
+        await adjust.get_by_label("Amount").fill("12.34")
+        await adjust.get_by_label("Reason").fill("goodwill for a slow round")
+        await adjust.get_by_role("button", name="Apply").click()
+        after = balance + 1_234
+        shown = f"{after // 100:,}.{after % 100:02d}"
+        await expect(figure).to_have_text(f"{shown} PLAY")
+        entry = page.locator("#user tbody tr").first
+        await expect(entry).to_contain_text("adjust")
+        await expect(entry).to_contain_text("+12.34 PLAY")
+        await expect(entry).to_contain_text("goodwill for a slow round")
+        logged = page.locator("#log tbody tr").first
+        await expect(logged).to_contain_text("Ada Ops")
+        await expect(logged).to_contain_text("credit")
+        await expect(logged).to_contain_text("goodwill for a slow round")
+        await shoot(page, "admin-desktop")
+
+    # The player's open tab got the new balance without a reload, and its ledger has it.
+    await expect(player.get_by_test_id("balance")).to_have_text(shown)
+    await player.goto(f"{site.base_url}/#/wallet")
+    await expect(player.locator(".badge-adjust").first).to_be_visible()
