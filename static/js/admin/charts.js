@@ -1,4 +1,5 @@
-// Bar charts drawn as SVG, no library: one bar per period, green above zero, red below.
+// Bar charts drawn as SVG, no library: one bar per period with bets, green above zero, red
+// below, a hairline at zero.
 
 import { svg } from "../dom.js";
 
@@ -22,10 +23,10 @@ export function barChart({ points, since, size, count, label, title }) {
     const start = since + i * size;
     const point = byStart.get(start);
     const x = PAD + i * step;
-    if (point && point.value !== 0) {
+    if (point) { // a period with bets: a hairline when it broke even
       const height = Math.max(1, Math.abs(point.value) * scale);
       const bar = svg("rect", {
-        class: point.value > 0 ? "bar-up" : "bar-down",
+        class: point.value > 0 ? "bar-up" : point.value < 0 ? "bar-down" : "bar-even",
         x: x + step * 0.1,
         width: step * 0.8,
         y: point.value > 0 ? zero - height : zero,
