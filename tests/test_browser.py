@@ -438,7 +438,8 @@ async def test_a_crash_round_is_seen_and_cashed_out(own_site: Site, own_server: 
         # bet waits for the next round's betting phase.
         await expect(button).to_have_text(re.compile("^(Place bet|Bet on next round)$"))
         await button.click()
-        await expect(button).to_have_text("Bet placed — good luck", timeout=30_000)
+        # A bet for the next round waits out the current one, however long it flies.
+        await expect(button).to_have_text("Bet placed — good luck", timeout=120_000)
         await expect(button).to_have_attribute("data-kind", "cashout")
         await shoot(page, "crash")
         await button.click()
@@ -957,8 +958,10 @@ async def test_an_automatic_crash_cashout_is_announced_like_a_manual_one(
     for _ in range(4):  # a round may crash at 1.00x, or start before the bet is in: play another
         await expect(button).to_have_text(re.compile("^(Place bet|Bet on next round)$"))
         await button.click()
-        await expect(outcome).to_be_empty(timeout=30_000)  # the bet is in: the last one's words go
-        await expect(settled.or_(betting_again)).to_be_visible(timeout=30_000)
+        # A bet for the next round waits out the current one, which may fly past 10x (tens
+        # of seconds): the timeouts allow for a long round.
+        await expect(outcome).to_be_empty(timeout=120_000)  # the bet is in: the last words go
+        await expect(settled.or_(betting_again)).to_be_visible(timeout=120_000)
         if (await outcome.text_content() or "").startswith("Cashed out at"):
             break
     else:
