@@ -15,10 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+from redis.asyncio import Redis
 
 from server.db.migrate import migrate
 from server.embedded_postgres import EmbeddedPostgres
 from server.embedded_redis import EmbeddedRedis, free_port
+from server.redis_client import connect
+from tests.crash_chain import install_chain
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -70,6 +73,29 @@ async def private_database(server_url: str) -> AsyncIterator[str]:
             await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def site_with_own_stores(
+    tmp_path: Path, log_dir: Path, database_url: str, chain: list[str] | None = None, **env: str
+) -> AsyncIterator[tuple["ServerProcess", Redis, asyncpg.Pool]]:
+    """A server on a Redis and a database of the test's own (Crash playing `chain`, if given):
+    yields the server, a client of that Redis and a pool on that database."""
+    async with (
+        private_redis(tmp_path / "redis") as url,
+        private_database(database_url) as books_url,
+    ):
+        redis = connect(url)
+        if chain is not None:
+            await install_chain(redis, chain)
+        server = await ServerProcess(log_dir, REDIS_URL=url, DATABASE_URL=books_url, **env).start()
+        pool = await asyncpg.create_pool(books_url, min_size=1, max_size=2)
+        try:
+            yield server, redis, pool
+        finally:
+            await pool.close()
+            await server.stop()
+            await redis.aclose()
 
 
 class ServerProcess:

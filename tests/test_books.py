@@ -5,7 +5,6 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import httpx
 from redis.asyncio import Redis
 
 from server.audit import AuditReport, audit_all, format_report
-from server.redis_client import connect
-from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ServerProcess, private_database, private_redis
+from tests.crash_chain import crafted_hashes
+from tests.servers import site_with_own_stores
 from tests.wsclient import WsClient, new_guest
 
 FAST_CRASH = {
@@ -89,34 +87,12 @@ async def wallet_versions(redis: Redis) -> AsyncIterator[str | None]:
         yield await redis.hget(wallet, "version")
 
 
-@asynccontextmanager
-async def own_site(
-    tmp_path: Path, log_dir: Path, database_url: str, chain: list[str] | None = None, **env: str
-) -> AsyncIterator[tuple[ServerProcess, Redis, asyncpg.Pool]]:
-    """A server on a Redis and a database of the test's own (Crash playing `chain`, if given)."""
-    async with (
-        private_redis(tmp_path / "redis") as url,
-        private_database(database_url) as books_url,
-    ):
-        redis = connect(url)
-        if chain is not None:
-            await install_chain(redis, chain)
-        server = await ServerProcess(log_dir, REDIS_URL=url, DATABASE_URL=books_url, **env).start()
-        pool = await asyncpg.create_pool(books_url, min_size=1, max_size=2)
-        try:
-            yield server, redis, pool
-        finally:
-            await pool.close()
-            await server.stop()
-            await redis.aclose()
-
-
 async def test_a_mixed_run_of_every_game_balances_the_books(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
 ) -> None:
     # Crash rounds of the chain fly past 1.5x.
     chain = crafted_hashes(40, lambda _: (Decimal(2), Decimal(5)), 7)
-    async with own_site(tmp_path, log_dir, database_url, chain, **FAST_CRASH) as site:
+    async with site_with_own_stores(tmp_path, log_dir, database_url, chain, **FAST_CRASH) as site:
         server, redis, pool = site
         clients = []
         for _ in range(2):
@@ -142,7 +118,7 @@ async def test_a_mixed_run_of_every_game_balances_the_books(
 async def test_the_audit_fails_when_the_books_disagree_with_themselves(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
 ) -> None:
-    async with own_site(tmp_path, log_dir, database_url) as (server, redis, pool):
+    async with site_with_own_stores(tmp_path, log_dir, database_url) as (server, redis, pool):
         token, _ = await new_guest(http, server.base_url)
         client = await WsClient.open(server.ws_url, token)
         for _ in range(3):

@@ -424,13 +424,19 @@ async def test_an_ambiguous_amount_is_refused_and_nothing_is_sent(site: Site) ->
     assert await bet_amounts(site, page) == [200]
 
 
-async def test_a_crash_round_is_seen_and_cashed_out(own_site: Site, own_server: ServerProcess):
+async def crash_page_signed_in(own_site: Site, own_server: ServerProcess) -> Page:
+    """The Crash page of a new guest (the test is skipped if the server runs no Crash)."""
     async with httpx.AsyncClient() as client:
         offered = await client.get(f"{own_server.base_url}/api/crash/history")
     if offered.status_code != 200:
         pytest.skip("this server does not run Crash")
     page = await own_site.open("crash")
     await sign_in_as_guest(page)
+    return page
+
+
+async def test_a_crash_round_is_seen_and_cashed_out(own_site: Site, own_server: ServerProcess):
+    page = await crash_page_signed_in(own_site, own_server)
     button = page.get_by_test_id("bet-button")
     await bet_amount(page, "10")
     for _ in range(4):  # a round may crash before the cashout click: play another
@@ -944,12 +950,7 @@ async def test_a_limbo_target_or_crash_auto_cashout_above_the_maximum_is_refused
 async def test_an_automatic_crash_cashout_is_announced_like_a_manual_one(
     own_site: Site, own_server: ServerProcess
 ) -> None:
-    async with httpx.AsyncClient() as client:
-        offered = await client.get(f"{own_server.base_url}/api/crash/history")
-    if offered.status_code != 200:
-        pytest.skip("this server does not run Crash")
-    page = await own_site.open("crash")
-    await sign_in_as_guest(page)
+    page = await crash_page_signed_in(own_site, own_server)
     await bet_amount(page, "10")
     await page.get_by_test_id("crash-auto").fill("1.01")
     button, outcome = page.get_by_test_id("bet-button"), page.get_by_test_id("crash-outcome")

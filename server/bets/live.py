@@ -32,25 +32,29 @@ class LiveFeed:
     def __init__(self, redis: Redis, refs: PublicRefs) -> None:
         self._redis = redis
         self._refs = refs
-        self._newest: deque[dict[str, Any]] = deque(maxlen=LIVE_FEED_SIZE)
+        self._newest: deque[tuple[str, str, dict[str, Any]]] = deque(maxlen=LIVE_FEED_SIZE)
+        """(user id, public name, record) of this instance's newest bets, newest first."""
         self._unpublished = 0
 
     def announce(self, user_id: str, user_name: str, record: dict[str, Any]) -> None:
-        """Add a settled bet (its public record) under the player's public name, with the
-        reference that looks its details up (`GET /api/bets/public/<ref>`)."""
-        self._newest.appendleft(
-            {
-                "ref": self._refs.ref(user_id, record["id"]),
-                "user": user_name,
-                "game": record["game"],
-                "amount": record["amount"],
-                "currency": record["currency"],
-                "multiplier": record["multiplier"],
-                "payout": record["payout"],
-                "time": record["settled_at"],
-            }
-        )
+        """Add a settled bet (its public record) under the player's public name. Only the
+        newest are kept; their feed items are made when they are published."""
+        self._newest.appendleft((user_id, user_name, record))
         self._unpublished = min(self._unpublished + 1, LIVE_FEED_SIZE)
+
+    def _item(self, user_id: str, user_name: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A bet as the feed shows it, with the reference that looks its details up
+        (`GET /api/bets/public/<ref>`)."""
+        return {
+            "ref": self._refs.ref(user_id, record["id"]),
+            "user": user_name,
+            "game": record["game"],
+            "amount": record["amount"],
+            "currency": record["currency"],
+            "multiplier": record["multiplier"],
+            "payout": record["payout"],
+            "time": record["settled_at"],
+        }
 
     async def greet(self, connection: Connection) -> None:
         """Send a new socket the newest bets of every instance as one `bets.live`."""
@@ -64,7 +68,7 @@ class LiveFeed:
             await asyncio.sleep(LIVE_FEED_INTERVAL_S)
             if not self._unpublished:
                 continue
-            newest = list(self._newest)
+            newest = [self._item(*bet) for bet in self._newest]
             fresh, self._unpublished = newest[: self._unpublished], 0
             frame = dumps({"event": "bets.live", "data": {"bets": newest}})
             try:
