@@ -29,7 +29,7 @@ FROM bets b LEFT JOIN users u ON u.id = b.user_id
 WHERE b.settled_at >= $1
 GROUP BY b.user_id, u.name, b.currency
 HAVING sum(b.payout - b.amount) > 0
-ORDER BY net DESC, b.user_id LIMIT $2
+ORDER BY net DESC, b.user_id COLLATE "C" LIMIT $2
 """
 _LAST_MINUTE = """
 SELECT count(*) AS bets, count(DISTINCT user_id) AS players FROM bets WHERE settled_at >= $1

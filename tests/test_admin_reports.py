@@ -117,7 +117,10 @@ async def test_top_winners_are_the_players_ahead_by_their_net_profit(run: dict[s
         user: sum(record["payout"] - record["amount"] for record in bets)
         for user, bets in run["records"].items()
     }
-    ahead = sorted(((n, user) for user, n in net.items() if n > 0), reverse=True)
+    # Largest net first; ties in user id order, as the report promises.
+    ahead = sorted(
+        ((n, user) for user, n in net.items() if n > 0), key=lambda pair: (-pair[0], pair[1])
+    )
     assert [(item["net"], item["user_id"]) for item in report["items"]] == ahead
     for item in report["items"]:
         assert item["bets"] == BETS_EACH and item["name"].startswith("guest-")
