@@ -1,7 +1,9 @@
-"""Fixtures: a private redis-server and real Croupier server processes.
+"""Fixtures: a private Redis and real Croupier server processes.
 
 Nothing here touches a Redis or a PostgreSQL the tests did not start: the
-session starts its own redis-server and PostgreSQL on temporary directories.
+session starts its own redis-server (or, with CROUPIER_TEST_REDIS=cluster, its
+own Redis Cluster) and PostgreSQL on temporary directories. A test marked
+`single_node(reason)` needs one redis-server and is skipped on a cluster.
 """
 
 import os
@@ -13,8 +15,20 @@ import pytest
 from redis.asyncio import Redis
 
 from server.redis_client import connect
+from server.redis_cluster_scripts import script_runner
 from server.redis_scripts import ScriptRunner
-from tests.servers import ServerProcess, private_postgres, private_redis
+from tests.servers import ON_CLUSTER, ServerProcess, private_postgres, private_redis
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On a cluster, skip the tests marked single_node, with their reason."""
+    if not ON_CLUSTER:
+        return
+    for item in items:
+        marker = item.get_closest_marker("single_node")
+        if marker is not None:
+            reason = f"one redis-server only: {marker.args[0]}"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +64,9 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture(scope="session")
 async def runner(redis_url: str) -> AsyncIterator[ScriptRunner]:
-    script_runner = ScriptRunner(redis_url)
-    yield script_runner
-    await script_runner.aclose()
+    runner = script_runner(redis_url)
+    yield runner
+    await runner.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -21,20 +21,73 @@ from server.db.migrate import migrate
 from server.embedded_postgres import EmbeddedPostgres
 from server.embedded_redis import EmbeddedRedis, free_port
 from server.redis_client import connect
+from server.redis_cluster import is_cluster_url
+from tests.cluster import Cluster, cluster_unavailable
 from tests.crash_chain import install_chain
 
 ADMIN_TOKEN = "test-admin-token"
 
 
+TEST_REDIS = os.environ.get("CROUPIER_TEST_REDIS", "single")
+"""The Redis the tests run on: `single` (one redis-server) or `cluster` (3 primaries and
+3 replicas of Redis 7, see tests/cluster.py)."""
+if TEST_REDIS not in ("single", "cluster"):
+    raise RuntimeError(f"CROUPIER_TEST_REDIS is {TEST_REDIS!r}: give single or cluster")
+ON_CLUSTER = TEST_REDIS == "cluster"
+if ON_CLUSTER and cluster_unavailable() is not None:
+    raise RuntimeError(f"CROUPIER_TEST_REDIS=cluster: {cluster_unavailable()}")
+
+
 @asynccontextmanager
 async def private_redis(directory: Path) -> AsyncIterator[str]:
-    """A redis-server of the test's own on `directory` (AOF everysec): yields its URL."""
+    """A Redis of the test's own on `directory`: yields its URL. One redis-server (AOF
+    everysec), or with CROUPIER_TEST_REDIS=cluster a Redis Cluster of 3 primaries and
+    3 replicas (a `redis+cluster://` URL)."""
+    async with private_redis_process(directory) as (url, _):
+        yield url
+
+
+@asynccontextmanager
+async def private_redis_process(
+    directory: Path,
+) -> AsyncIterator[tuple[str, EmbeddedRedis | None]]:
+    """`private_redis`, with the redis-server as well (None for a cluster), for tests that
+    stop, kill or restart it."""
+    if ON_CLUSTER:
+        cluster = Cluster(directory)
+        try:
+            await asyncio.to_thread(cluster.start)
+            yield cluster.url, None
+        finally:
+            await asyncio.to_thread(cluster.stop)
+            shutil.rmtree(directory, ignore_errors=True)
+        return
     embedded = EmbeddedRedis(directory, "everysec")
     url = await embedded.start()
     try:
-        yield url
+        yield url, embedded
     finally:
         await embedded.stop()
+
+
+@asynccontextmanager
+async def node_serving(url: str, key: str) -> AsyncIterator[Redis]:
+    """A client of the one Redis node that holds `key`: the redis-server at `url`, or on a
+    cluster the primary serving the key's slot (for commands that act on one node, such as
+    CLIENT PAUSE, CLIENT KILL, CONFIG or ACL)."""
+    if is_cluster_url(url):
+        cluster = connect(url)
+        try:
+            await cluster.initialize()
+            node = cluster.get_node_from_key(key)
+            url = f"redis://{node.host}:{node.port}"
+        finally:
+            await cluster.aclose()
+    client = Redis.from_url(url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @asynccontextmanager

@@ -20,7 +20,7 @@ from server.db.archiver import GROUP, Rows
 from server.db.migrate import migrate, migration_files
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_cluster_scripts import script_runner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.crash_chain import crafted_hashes, install_chain
 from tests.servers import ServerProcess, private_postgres, private_redis
@@ -157,7 +157,7 @@ async def test_records_of_a_consumer_that_died_mid_batch_are_archived_once(
     acknowledging anything: the full pass of an instance archives it all, once."""
     async with private_redis(tmp_path / "redis") as url:
         redis = connect(url)
-        runner = ScriptRunner(url)
+        runner = script_runner(url)
         database = await asyncpg.connect(database_url)
         await migrate(database)
         try:

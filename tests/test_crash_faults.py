@@ -32,7 +32,7 @@ from server.crash.records import RoundState
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, node_serving, private_redis_process
 from tests.wsclient import WsClient, new_guest
 
 LEASE_S = 1.5
@@ -60,11 +60,18 @@ TAKEOVER_S = 20.0
 
 @dataclass
 class Deployment:
-    """A redis-server of the test's own, a client on it and two instances."""
+    """A Redis of the test's own, a client on it and two instances."""
 
-    redis: EmbeddedRedis
+    url: str
+    process: EmbeddedRedis | None
+    """The one redis-server (None on a cluster)."""
     client: Redis
     servers: list[ServerProcess]
+
+    @property
+    def redis(self) -> EmbeddedRedis:
+        assert self.process is not None, "a single_node test"
+        return self.process
 
     @property
     def redis_pid(self) -> int:
@@ -93,19 +100,19 @@ class Deployment:
 async def deployment(
     tmp_path_factory: pytest.TempPathFactory, log_dir: Path
 ) -> AsyncIterator[Deployment]:
-    embedded = EmbeddedRedis(tmp_path_factory.mktemp("faults"), "everysec")
-    url = await embedded.start()
-    assert url.startswith("unix://"), "a restarted Redis must answer at the same address"
-    client = connect(url)
-    await install_chain(client, HASHES)
-    servers = [ServerProcess(log_dir, REDIS_URL=url, **TIMINGS) for _ in range(2)]
-    try:
-        await asyncio.gather(*(server.start() for server in servers))
-        yield Deployment(embedded, client, servers)
-    finally:
-        await asyncio.gather(*(server.stop() for server in servers))
-        await client.aclose()
-        await embedded.stop()
+    async with private_redis_process(tmp_path_factory.mktemp("faults")) as (url, process):
+        assert process is None or url.startswith("unix://"), (
+            "a restarted Redis must answer at the same address"
+        )
+        client = connect(url)
+        await install_chain(client, HASHES)
+        servers = [ServerProcess(log_dir, REDIS_URL=url, **TIMINGS) for _ in range(2)]
+        try:
+            await asyncio.gather(*(server.start() for server in servers))
+            yield Deployment(url, process, client, servers)
+        finally:
+            await asyncio.gather(*(server.stop() for server in servers))
+            await client.aclose()
 
 
 @pytest.fixture
@@ -182,6 +189,9 @@ async def test_a_leader_stalled_past_its_lease_stands_by_and_campaigns_again(
     await each_instance_still_leads(deployment)
 
 
+@pytest.mark.single_node(
+    "kills the redis-server, restarts it on its AOF (on a cluster: a failover)"
+)
 async def test_the_loop_survives_redis_killed_and_restarted(
     deployment: Deployment, bettor: tuple[str, WsClient], http: httpx.AsyncClient
 ) -> None:
@@ -204,6 +214,7 @@ async def test_the_loop_survives_redis_killed_and_restarted(
     assert restarts > 0, "the attempts that failed while Redis was down are counted"
 
 
+@pytest.mark.single_node("stops the redis-server (on a cluster, past the node timeout: a failover)")
 async def test_the_loop_survives_redis_stalled_past_the_lease(
     deployment: Deployment, bettor: tuple[str, WsClient]
 ) -> None:
@@ -221,13 +232,13 @@ async def test_the_loop_survives_redis_out_of_memory(
 ) -> None:
     user_id, client = bettor
     round_id = await bet_in_flight(deployment, client)
-    redis = deployment.client
-    await redis.config_set("maxmemory-policy", "noeviction")
-    await redis.config_set("maxmemory", "1")
-    try:
-        await asyncio.sleep(STALL_S)
-    finally:
-        await redis.config_set("maxmemory", "0")
+    async with node_serving(deployment.url, keys.ROUND) as redis:
+        await redis.config_set("maxmemory-policy", "noeviction")
+        await redis.config_set("maxmemory", "1")
+        try:
+            await asyncio.sleep(STALL_S)
+        finally:
+            await redis.config_set("maxmemory", "0")
     await a_new_round_opens(deployment, round_id)
     await bet_ended(deployment, user_id)
     await each_instance_still_leads(deployment)

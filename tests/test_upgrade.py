@@ -9,7 +9,7 @@ import pytest
 
 from server.audit import audit_user
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_cluster_scripts import script_runner
 from server.upgrade import DONE_KEY, INDEXES_DONE_KEY
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.servers import ServerProcess, private_redis
@@ -23,7 +23,7 @@ async def test_pending_bets_are_voided_and_games_in_progress_hold_their_seed_pai
 ) -> None:
     async with private_redis(tmp_path / "redis") as url:
         redis = connect(url)
-        runner = ScriptRunner(url)
+        runner = script_runner(url)
         try:
             first = await ServerProcess(log_dir, REDIS_URL=url).start()
             token, user = await new_guest(http, first.base_url)

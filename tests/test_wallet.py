@@ -10,8 +10,10 @@ from redis.asyncio import Redis
 from server.audit import audit_user
 from server.config import MAX_AMOUNT
 from server.errors import CroupierError, ErrorCode
+from server.realtime.subscriber import open_subscriber
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
+from tests.servers import node_serving
 
 
 @pytest.fixture(scope="module")
@@ -236,15 +238,12 @@ async def test_cancelled_call_has_unknown_outcome_and_retry_applies_once(
 ) -> None:
     """The client gives up while Redis is paused; the retry with the same key is exact."""
     user = await funded(wallet, 1_000)
-    admin = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        await admin.execute_command("CLIENT", "PAUSE", "300", "WRITE")
+    async with node_serving(redis_url, UserKeys(user).wallet) as node:
+        await node.execute_command("CLIENT", "PAUSE", "300", "WRITE")
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(wallet.debit(user, 250, "PLAY", key="flaky"), 0.05)
         await asyncio.sleep(0.4)  # the pause ends; the sent script may have run
         retried = await wallet.debit(user, 250, "PLAY", key="flaky")
-    finally:
-        await admin.aclose()
     assert retried.balance == 750
     assert (await wallet.balances(user)).balances == {"PLAY": 750}
     assert (await audit_user(redis, user)).ok
@@ -272,19 +271,19 @@ async def test_transactions_are_paginated_and_filtered(wallet: Wallet) -> None:
     assert entry["user"] == user and entry["amount"] == -10 and entry["balance_after"] == 9_880
 
 
-async def test_every_change_publishes_its_balance_event(wallet: Wallet, redis: Redis) -> None:
+async def test_every_change_publishes_its_balance_event(wallet: Wallet, redis_url: str) -> None:
     user = new_user()
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(UserKeys(user).events)
-    await pubsub.get_message(timeout=1)  # subscribe confirmation
-    await wallet.credit(user, 500, "PLAY", key="a", kind="deposit", ref="signup")
-    await wallet.debit(user, 200, "PLAY", key="b", game="dice", ref="r1")
-    events = []
-    while len(events) < 2:
-        message = await pubsub.get_message(timeout=1)
-        if message and message["type"] == "message":
-            events.append(json.loads(message["data"]))
-    await pubsub.aclose()
+    received: asyncio.Queue[str] = asyncio.Queue()
+    subscriber = open_subscriber(redis_url, lambda _, data: received.put_nowait(data))
+    await subscriber.connect()
+    try:
+        await subscriber.subscribe(UserKeys(user).events)
+        await wallet.credit(user, 500, "PLAY", key="a", kind="deposit", ref="signup")
+        await wallet.debit(user, 200, "PLAY", key="b", game="dice", ref="r1")
+        async with asyncio.timeout(5):
+            events = [json.loads(await received.get()) for _ in range(2)]
+    finally:
+        subscriber.close()
     assert events == [
         {
             "event": "balance",
