@@ -14,7 +14,8 @@ class LoadOptions:
     """Everything a worker needs to know (picklable)."""
 
     http_url: str
-    ws_url: str
+    ws_urls: tuple[str, ...]
+    """The WebSocket URL of each server: tab t of user i opens on ws_urls[(i + t) % n]."""
     users: int
     tabs: int
     mix: dict[str, float]
@@ -32,6 +33,11 @@ class LoadOptions:
     seed: int | None
     audit_timeout_s: float
     retry_window_s: float
+    acknowledged_path: str | None
+
+    def ws_url_for(self, user: int, tab: int) -> str:
+        """Where socket `tab` (0: the betting one) of user number `user` connects."""
+        return self.ws_urls[(user + tab) % len(self.ws_urls)]
 
     def quota(self, user: int) -> int | None:
         """How many bets user number `user` places (None: until the time is up)."""
@@ -61,7 +67,12 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
         description="Simulate parallel bettors over real WebSockets against a running Croupier"
         " server, then audit every simulated user through the HTTP API.",
     )
-    parser.add_argument("url", help="server URL: http://host:port or ws://host:port/ws")
+    parser.add_argument(
+        "url",
+        nargs="+",
+        help="server URL: http://host:port or ws://host:port/ws; several instances of one"
+        " deployment: each user's sockets are spread over them, HTTP goes to the first",
+    )
     parser.add_argument("-u", "--users", type=int, default=10, help="parallel bettors (10)")
     parser.add_argument(
         "--tabs", type=int, default=1, help="extra sockets per user that only watch balances (1)"
@@ -99,9 +110,14 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
         default=30.0,
         help="seconds to keep retrying a bet whose outcome is unknown, with back-off (30)",
     )
+    parser.add_argument(
+        "--acknowledged",
+        metavar="FILE",
+        help="write every bet the server acknowledged (op, key, bet id per user) as JSON",
+    )
     args = parser.parse_args(argv)
     try:
-        http_url, ws_url = server_urls(args.url)
+        urls = [server_urls(url) for url in args.url]
         mix = parse_mix(args.mix)
     except ValueError as error:
         parser.error(str(error))
@@ -114,8 +130,8 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
     if args.bets is not None and args.bets < 1:
         parser.error("--bets must be positive")
     return LoadOptions(
-        http_url=http_url,
-        ws_url=ws_url,
+        http_url=urls[0][0],
+        ws_urls=tuple(ws_url for _, ws_url in urls),
         users=args.users,
         tabs=args.tabs,
         mix=mix,
@@ -133,4 +149,5 @@ def parse_options(argv: list[str] | None = None) -> LoadOptions:
         seed=args.seed,
         audit_timeout_s=args.audit_timeout,
         retry_window_s=args.retry_window,
+        acknowledged_path=args.acknowledged,
     )

@@ -5,6 +5,7 @@ duration plus the op timeout, the audit its own limit; a worker still alive
 after that is killed and the run fails.
 """
 
+import json
 import multiprocessing
 import queue
 import sys
@@ -92,7 +93,16 @@ def _supervise(
         for line in progress.lines():
             print(line, file=sys.stderr, flush=True)
     report = build_report(options, total, stopped_at - start_at, results)
+    if options.acknowledged_path:
+        write_acknowledged(options.acknowledged_path, results)
     return _status(report), report
+
+
+def write_acknowledged(path: str, results: list[dict[str, Any]]) -> None:
+    """Write the keyed ops the server acknowledged, per user id, as JSON to `path`."""
+    acknowledged = {u["user"]: u["acknowledged"] for u in results if u["user"]}
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(acknowledged, file)
 
 
 def _status(report: dict[str, Any]) -> int:

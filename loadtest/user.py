@@ -155,6 +155,8 @@ class Player:
         self.recovered = 0
         """Bets whose outcome was unknown until a retry with the same key got the reply."""
         self.broke = False
+        self.acknowledged: list[dict[str, Any]] = []
+        """Each keyed op the server acknowledged: its op, key and bet id."""
         self.expected: Counter[str] = Counter()
         """Net change per currency computed from the bet replies."""
         self.tabs = [Tab() for _ in range(options.tabs + 1)]
@@ -194,14 +196,13 @@ class Player:
         options = self.options
         started = time.perf_counter()
         try:
+            ws_url = options.ws_url_for(self.index, tab)
             link = await Link.open(
-                options.client, options.ws_url, self._event_handler(tab), options.timeout_s
+                options.client, ws_url, self._event_handler(tab), options.timeout_s
             )
         except (OSError, TimeoutError) as error:
             name = type(error).__name__
-            raise SetupError(
-                f"connect:{name}", f"WebSocket to {options.ws_url} failed: {name}"
-            ) from None
+            raise SetupError(f"connect:{name}", f"WebSocket to {ws_url} failed: {name}") from None
         self.stats.op("connect", (time.perf_counter() - started) * 1e6)
         reply = await self._call(link, "auth", "auth", {"token": self.token})
         if reply is None or not reply["ok"]:
@@ -267,6 +268,9 @@ class Player:
             if code is None:
                 if unknown:
                     self.recovered += 1
+                if keyed:
+                    bet = data.get("id", data.get("bet_id"))
+                    self.acknowledged.append({"op": op, "key": params["key"], "bet": bet})
                 return data
             unknown = unknown or code in UNKNOWN_OUTCOME
             if code in UNKNOWN_OUTCOME and not keyed:

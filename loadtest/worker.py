@@ -62,7 +62,7 @@ class _Worker:
         await asyncio.sleep(max(0.0, self.start_at + ramp - time.time()))
         result: dict[str, Any] = {
             "user": None, "setup_failed": None, "bets": 0, "recovered": 0, "unresolved": 0,
-            "entries": 0, "problems": [],
+            "entries": 0, "problems": [], "acknowledged": [],
         }  # fmt: skip
         player = Player(index, options, self.stats, self.http)
         try:
@@ -84,6 +84,7 @@ class _Worker:
             self.active -= 1
             self.stopped_at = max(self.stopped_at, time.time())
         result["bets"] = player.placed
+        result["acknowledged"] = player.acknowledged
         result["recovered"], result["unresolved"] = player.recovered, player.unresolved
         try:
             async with self.audits, asyncio.timeout(options.audit_timeout_s):

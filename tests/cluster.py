@@ -80,6 +80,11 @@ class ClusterNode:
             self.process.send_signal(sig)
             self.process.wait(10)
 
+    def signal(self, sig: int) -> None:
+        """Send `sig` (e.g. SIGSTOP, SIGCONT) to the running node without waiting."""
+        assert self.process is not None
+        self.process.send_signal(sig)
+
     def cli(self, *args: str) -> str:
         """Run `redis-cli` against this node; returns its output."""
         done = subprocess.run(
@@ -116,7 +121,7 @@ class Cluster:
         for node in self.nodes:
             node.start()
         for node in self.nodes:
-            _wait_for(partial(_answers, node), f"node {node.address} did not start")
+            _wait_for(partial(_up_on_free_ports, node), f"node {node.address} did not start")
         if self.primary_count < 3:
             self._create_by_hand()
         else:
@@ -164,10 +169,21 @@ class Cluster:
             _wait_for(partial(_state_ok, node), f"cluster state of {node.address} is not ok")
             _wait_for(partial(_in_sync, node), f"replica {node.address} is not in sync")
 
-    def fail_over(self, primary: ClusterNode) -> None:
+    def fail_over(self, primary: ClusterNode, replica_behind_s: float = 0.0) -> None:
         """Kill -9 `primary`, wait until its replica serves its slots, then start it
-        again: it rejoins as that replica's replica."""
-        primary.kill()
+        again: it rejoins as that replica's replica.
+
+        With `replica_behind_s`, the replica is stopped (SIGSTOP) that long before the kill
+        and resumed right after it: the writes of that time never reached it."""
+        replica = self.replica_of(primary) if replica_behind_s else None
+        if replica is not None:
+            replica.signal(signal.SIGSTOP)
+            time.sleep(replica_behind_s)
+        try:
+            primary.kill()
+        finally:
+            if replica is not None:
+                replica.signal(signal.SIGCONT)
         _wait_for(
             lambda: primary not in self.primaries() and len(self.primaries()) == self.primary_count,
             f"no replica took over from {primary.address}",
@@ -175,6 +191,16 @@ class Cluster:
         primary.start()
         _wait_for(lambda: _answers(primary), f"node {primary.address} did not restart")
         self.wait_ok()
+
+    def replica_of(self, primary: ClusterNode) -> ClusterNode:
+        """The replica that follows `primary`."""
+        primary_id = primary.cli("cluster", "myid").strip()
+        for line in primary.cli("cluster", "nodes").splitlines():
+            fields = line.split()
+            if "slave" in fields[2] and fields[3] == primary_id:
+                port = int(fields[1].split(":")[1].split("@")[0])
+                return next(node for node in self.nodes if node.port == port)
+        raise LookupError(f"{primary.address} has no replica")
 
     def live_nodes(self) -> list[ClusterNode]:
         return [n for n in self.nodes if n.process is not None and n.process.poll() is None]
@@ -241,6 +267,16 @@ def _answers(node: ClusterNode) -> bool:
         return node.cli("ping").strip() == "PONG"
     except subprocess.CalledProcessError:
         return False
+
+
+def _up_on_free_ports(node: ClusterNode) -> bool:
+    """Whether `node` answers; one that exited (its port was taken meanwhile by another
+    process) is started again on new ports."""
+    if node.process is not None and node.process.poll() is not None:
+        node.port, node.bus_port = free_port(), free_port()
+        node.start()
+        return False
+    return _answers(node)
 
 
 def _knows(node: ClusterNode, node_id: str) -> bool:

@@ -91,6 +91,26 @@ async def node_serving(url: str, key: str) -> AsyncIterator[Redis]:
 
 
 @asynccontextmanager
+async def primaries(url: str) -> AsyncIterator[list[Redis]]:
+    """A client of every primary at `url`: the one redis-server, or each primary of a
+    cluster (for per-node figures such as INFO commandstats)."""
+    addresses = [url]
+    if is_cluster_url(url):
+        cluster = connect(url)
+        try:
+            await cluster.initialize()
+            addresses = [f"redis://{n.host}:{n.port}" for n in cluster.get_primaries()]
+        finally:
+            await cluster.aclose()
+    clients = [Redis.from_url(address, decode_responses=True) for address in addresses]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@asynccontextmanager
 async def private_postgres() -> AsyncIterator[EmbeddedPostgres]:
     """A PostgreSQL of the test's own (no fsync), started: its `url` is set. It lives in a
     directory every user may search (pytest's own are its user's only): under root,
@@ -186,7 +206,7 @@ class ServerProcess:
                 [sys.executable, "-m", "server"], env=self._env, stdout=log, stderr=log
             )
         async with httpx.AsyncClient() as client:
-            for _ in range(300):
+            for _ in range(1200):  # 60 s: a start-up upgrade may scan many keys
                 if self._process.poll() is not None:
                     raise RuntimeError(f"server exited: {self._log_path.read_text()}")
                 try:
@@ -211,6 +231,11 @@ class ServerProcess:
         """The server's process id (it must be running)."""
         assert self._process is not None
         return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the process was started and has not ended."""
+        return self._process is not None and self._process.poll() is None
 
     def send_signal(self, sig: int) -> None:
         """Signal the running process (e.g. SIGSTOP, SIGCONT) without waiting for it."""

@@ -8,7 +8,8 @@ import httpx
 from redis.asyncio import Redis
 
 from server.audit import audit_user
-from tests.servers import ADMIN_TOKEN, ServerProcess
+from server.wallet import UserKeys
+from tests.servers import ADMIN_TOKEN, ServerProcess, node_serving
 from tests.wsclient import WsClient, new_guest
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
@@ -119,10 +120,11 @@ async def test_events_reach_only_their_user(
 
 
 async def test_tabs_resync_after_the_pubsub_connection_drops(
-    server: ServerProcess, http: httpx.AsyncClient, redis: Redis
+    server: ServerProcess, http: httpx.AsyncClient, redis_url: str
 ) -> None:
-    async def kill_pubsub(_: str) -> int:
-        killed: int = await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    async def kill_pubsub(user_id: str) -> int:
+        async with node_serving(redis_url, UserKeys(user_id).events) as node:
+            killed: int = await node.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
         return killed
 
     await tab_resyncs_after(server, http, kill_pubsub)
