@@ -173,11 +173,15 @@ class Cluster:
         """Kill -9 `primary`, wait until its replica serves its slots, then start it
         again: it rejoins as that replica's replica.
 
-        With `replica_behind_s`, the replica is stopped (SIGSTOP) that long before the kill
-        and resumed right after it: the writes of that time never reached it."""
+        With `replica_behind_s`, the replica falls behind that long before the kill: it is
+        stopped (SIGSTOP) and the primary drops its replication link (CLIENT KILL TYPE
+        replica), so the writes of that time stay on the primary alone (what was sent
+        before still reaches the replica from its socket buffer). It resumes after the
+        kill."""
         replica = self.replica_of(primary) if replica_behind_s else None
         if replica is not None:
             replica.signal(signal.SIGSTOP)
+            primary.cli("client", "kill", "type", "replica")
             time.sleep(replica_behind_s)
         try:
             primary.kill()

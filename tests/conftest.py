@@ -19,14 +19,32 @@ from server.redis_cluster_scripts import script_runner
 from server.redis_scripts import ScriptRunner
 from tests.servers import ON_CLUSTER, ServerProcess, private_postgres, private_redis
 
+CLUSTER_SUITE = frozenset(
+    {
+        "test_wallet.py",
+        "test_bets.py",
+        "test_stepped_games.py",
+        "test_crash.py",
+        "test_crash_faults.py",
+        "test_multi_instance.py",
+        "test_ws_protocol.py",
+        "test_history_window.py",
+        "test_archive.py",
+        "test_sweeps.py",
+        "test_loadtest.py",
+    }
+)
+"""The files of `-m cluster_suite`: the scenarios of the wallet, bets, games, Crash, instances,
+the history, the archive, the sweeps and the load test, run again on a cluster by CI."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """On a cluster, skip the tests marked single_node, with their reason."""
-    if not ON_CLUSTER:
-        return
+    """Mark the tests of CLUSTER_SUITE; on a cluster, skip those marked single_node."""
     for item in items:
+        if item.path.name in CLUSTER_SUITE:
+            item.add_marker(pytest.mark.cluster_suite)
         marker = item.get_closest_marker("single_node")
-        if marker is not None:
+        if ON_CLUSTER and marker is not None:
             reason = f"one redis-server only: {marker.args[0]}"
             item.add_marker(pytest.mark.skip(reason=reason))
 

@@ -50,7 +50,7 @@ async def lost_acknowledged_bets(cluster: Cluster, acknowledged: dict[str, Any])
         for user, ops in acknowledged.items():
             entries = await redis.hvals(UserKeys(user).ledger)
             in_ledger = {e["ref"] for e in map(json.loads, entries) if e["type"] == "bet"}
-            lost += [op["bet"] for op in ops if op["bet"] not in in_ledger]
+            lost += [str(op["bet"]) for op in ops if str(op["bet"]) not in in_ledger]
     finally:
         await redis.aclose()
     return lost
