@@ -68,6 +68,7 @@ class ClusterNode:
                 "--appendonly", "yes",
                 "--appendfsync", "everysec",
                 "--save", "",
+                "--repl-diskless-sync-delay", "0",  # a replica syncs at once (default: 5 s)
                 "--logfile", "redis.log",
             ],
             stdout=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from games.crash import crash_point
@@ -412,6 +413,7 @@ async def bet_dice(client: WsClient, count: int) -> None:
         )  # fmt: skip
 
 
+@pytest.mark.single_node("restarts the redis-server on its AOF")
 async def test_a_backlog_survives_redis_restarting_on_its_aof(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
 ) -> None:

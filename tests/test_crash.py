@@ -29,7 +29,6 @@ from server.crash.records import Bet
 from server.crash.scripts import CrashScripts
 from server.crash.settlement import bet_ref, client_key
 from server.crash.store import CrashStore
-from server.embedded_redis import EmbeddedRedis
 from server.redis_client import connect
 from server.redis_cluster_scripts import script_runner
 from server.redis_scripts import ScriptRunner
@@ -512,15 +511,21 @@ async def test_bets_whose_debit_was_never_confirmed_are_refunded_once(
         ]  # fmt: skip
 
 
+@pytest.fixture
+async def fresh_redis_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A Redis of the test's own."""
+    async with private_redis(tmp_path / "redis") as url:
+        yield url
+
+
 async def test_verify_walks_the_servers_own_chain(
-    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+    fresh_redis_url: str, log_dir: Path, http: httpx.AsyncClient
 ) -> None:
     seed = next(s for s in (f"seed-{i}" for i in range(1000)) if early_rounds_are_short(s))
     chain = HashChain(seed, 500, checkpoint_interval=10)
-    embedded = EmbeddedRedis(tmp_path / "redis", "everysec")
     env = {
         **TIMINGS,
-        "REDIS_URL": await embedded.start(),
+        "REDIS_URL": fresh_redis_url,
         "CROUPIER_CRASH_SEED": seed,
         "CROUPIER_CRASH_CHAIN_LENGTH": "500",
         "CROUPIER_CRASH_CHECKPOINT_INTERVAL": "10",
@@ -550,7 +555,6 @@ async def test_verify_walks_the_servers_own_chain(
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "BAD_REQUEST"
     finally:
         await server.stop()
-        await embedded.stop()
 
 
 def test_the_chain_locates_every_round_hash_within_one_checkpoint_interval() -> None:
@@ -622,12 +626,11 @@ def leader_port(lease: str) -> int:
 
 
 async def test_two_instances_run_one_loop_and_survive_the_leader_dying(
-    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+    fresh_redis_url: str, log_dir: Path, http: httpx.AsyncClient
 ) -> None:
-    embedded = EmbeddedRedis(tmp_path / "redis", "everysec")
-    url = await embedded.start()
+    url = fresh_redis_url
     redis = connect(url)
-    wallet = Wallet(redis, WalletScripts.register(ScriptRunner(url)), 86_400)
+    wallet = Wallet(redis, WalletScripts.register(script_runner(url)), 86_400)
     await install_chain(redis, LONG_HASHES)
     servers: dict[int, ServerProcess] = {}
     sockets: list[Player] = []
@@ -754,7 +757,6 @@ async def test_two_instances_run_one_loop_and_survive_the_leader_dying(
         for server in servers.values():
             await server.stop()
         await redis.aclose()
-        await embedded.stop()
 
 
 def test_a_chain_stored_before_conventions_keeps_walking_the_hex_text() -> None:

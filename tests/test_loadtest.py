@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
@@ -199,6 +200,9 @@ async def until_all_bet(progress: asyncio.StreamReader, users: int) -> None:
     raise AssertionError("the load test ended before every user was betting")
 
 
+@pytest.mark.single_node(
+    "kills the redis-server, restarts it on its AOF (cluster: test_cluster_failover.py)"
+)
 async def test_bets_caught_by_a_redis_restart_are_recovered(tmp_path: Path, log_dir: Path) -> None:
     # appendfsync always: every reply the server sent is in the AOF Redis restarts on.
     embedded = EmbeddedRedis(tmp_path / "redis", "always")
