@@ -160,10 +160,12 @@ async def test_the_readme_example_runs_as_written(tmp_path: Path, log_dir: Path)
             CROUPIER_CRASH_CRASHED_MS="300", **{**defaults, **env},
         ).start()  # fmt: skip
         try:
-            # As written, with the README's URL on this server's port, for 2 s.
+            # As written, with the README's URL on this server's port, for 4 s: the 50 users
+            # sign up and open their 150 sockets within that time too (some 2.5 s on a
+            # busy machine with a cluster), and a user set up after it places no bet.
             args = [server.base_url if arg == "http://127.0.0.1:8000" else arg for arg in args]
             status, out, err = await run_module(
-                "loadtest", *args, "--duration", "2", "--workers", "1", "--json", "--progress", "0"
+                "loadtest", *args, "--duration", "4", "--workers", "1", "--json", "--progress", "0"
             )
         finally:
             await server.stop()
