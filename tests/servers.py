@@ -71,35 +71,16 @@ async def private_redis_process(
 
 
 @asynccontextmanager
-async def node_serving(url: str, key: str) -> AsyncIterator[Redis]:
-    """A client of the one Redis node that holds `key`: the redis-server at `url`, or on a
-    cluster the primary serving the key's slot (for commands that act on one node, such as
-    CLIENT PAUSE, CLIENT KILL, CONFIG or ACL)."""
-    if is_cluster_url(url):
-        cluster = connect(url)
-        try:
-            await cluster.initialize()
-            node = cluster.get_node_from_key(key)
-            url = f"redis://{node.host}:{node.port}"
-        finally:
-            await cluster.aclose()
-    client = Redis.from_url(url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@asynccontextmanager
-async def primaries(url: str) -> AsyncIterator[list[Redis]]:
-    """A client of every primary at `url`: the one redis-server, or each primary of a
-    cluster (for per-node figures such as INFO commandstats)."""
+async def primaries(url: str, key: str | None = None) -> AsyncIterator[list[Redis]]:
+    """A client of every primary at `url` (for per-node figures such as INFO commandstats):
+    the one redis-server, or each primary of a cluster; with `key`, only the one serving it."""
     addresses = [url]
     if is_cluster_url(url):
         cluster = connect(url)
         try:
             await cluster.initialize()
-            addresses = [f"redis://{n.host}:{n.port}" for n in cluster.get_primaries()]
+            nodes = [cluster.get_node_from_key(key)] if key else cluster.get_primaries()
+            addresses = [f"redis://{node.host}:{node.port}" for node in nodes]
         finally:
             await cluster.aclose()
     clients = [Redis.from_url(address, decode_responses=True) for address in addresses]
@@ -108,6 +89,15 @@ async def primaries(url: str) -> AsyncIterator[list[Redis]]:
     finally:
         for client in clients:
             await client.aclose()
+
+
+@asynccontextmanager
+async def node_serving(url: str, key: str) -> AsyncIterator[Redis]:
+    """A client of the one Redis node that holds `key`: the redis-server at `url`, or on a
+    cluster the primary serving the key's slot (for commands that act on one node, such as
+    CLIENT PAUSE, CLIENT KILL or CONFIG)."""
+    async with primaries(url, key) as (node,):
+        yield node
 
 
 @asynccontextmanager

@@ -13,6 +13,8 @@ from server.redis_client import connect
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import new_guest
 
+pytestmark = pytest.mark.single_node("the embedded redis-server of a server without REDIS_URL")
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 

@@ -81,6 +81,7 @@ async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
     await redis_server.stop()
 
 
+@pytest.mark.single_node("stops or reconfigures a redis-server of its own")
 async def test_the_redis_password_is_never_logged(embedded: EmbeddedRedis, tmp_path: Path) -> None:
     password = f"pw-{secrets.token_hex(12)}"
     client = Redis.from_url(embedded.url)
@@ -104,6 +105,7 @@ def log_lines_since(server: ServerProcess, offset: int) -> list[str]:
     return server.log_text()[offset:].splitlines()
 
 
+@pytest.mark.single_node("stops or reconfigures a redis-server of its own")
 async def test_a_redis_outage_logs_a_few_lines_not_a_storm(
     embedded: EmbeddedRedis, tmp_path: Path
 ) -> None:
@@ -155,6 +157,7 @@ async def readiness(http: httpx.AsyncClient, server: ServerProcess) -> tuple[int
     return response.status_code, body
 
 
+@pytest.mark.single_node("stops or reconfigures a redis-server of its own")
 async def test_readyz_is_unready_with_a_reason_while_redis_refuses_writes(
     embedded: EmbeddedRedis, tmp_path: Path, http: httpx.AsyncClient
 ) -> None:

@@ -54,6 +54,7 @@ async def test_a_script_redis_forgot_is_loaded_again(runner: ScriptRunner, redis
     assert await asyncio.gather(*(counter([key]) for _ in range(50))) == list(range(2, 52))
 
 
+@pytest.mark.single_node("the one-connection ScriptRunner (ClusterScriptRunner: test_cluster.py)")
 async def test_scripts_no_replica_acknowledged_in_time_have_an_unknown_outcome(
     redis_url: str, redis: Redis
 ) -> None:
@@ -71,6 +72,7 @@ async def test_scripts_no_replica_acknowledged_in_time_have_an_unknown_outcome(
         await runner.aclose()
 
 
+@pytest.mark.single_node("the one-connection ScriptRunner (ClusterScriptRunner: test_cluster.py)")
 async def test_a_dropped_connection_fails_calls_in_flight_then_reconnects(
     redis_url: str, redis: Redis
 ) -> None:
@@ -115,6 +117,7 @@ async def query_buffer_bytes(redis: Redis, client_id: int) -> int:
     return int(fields["qbuf"])
 
 
+@pytest.mark.single_node("the one-connection ScriptRunner (ClusterScriptRunner: test_cluster.py)")
 async def test_the_in_flight_bound_holds_callers_back(tmp_path: Path) -> None:
     # With writes paused, Redis reads the runner's commands into its query buffer
     # but runs none: the buffer holds every call the runner let go.

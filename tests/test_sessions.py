@@ -21,7 +21,7 @@ from server.realtime.sessions import CLOSE_SESSION_ENDED
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from server.wallet.journal import Journal
-from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
+from tests.servers import ADMIN_TOKEN, ServerProcess, primaries, private_redis
 from tests.wsclient import WsClient
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
@@ -99,13 +99,15 @@ async def test_a_socket_is_closed_when_its_session_expires(
 
 
 async def test_a_revocation_missed_while_pubsub_was_down_is_applied_on_reconnect(
-    server: ServerProcess, http: httpx.AsyncClient, redis: Redis
+    server: ServerProcess, http: httpx.AsyncClient, redis: Redis, redis_url: str
 ) -> None:
     _, (token,) = await registered(http, server)
     tab = await WsClient.open(server.ws_url, token)
     try:
         await redis.delete(session_key(token))  # gone without a revocation message
-        await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        async with primaries(redis_url) as nodes:
+            for node in nodes:
+                await node.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
         assert await closed_with(tab, timeout=10) == CLOSE_SESSION_ENDED
     finally:
         await tab.close()
@@ -227,6 +229,7 @@ async def write_limited_redis(redis: Redis, redis_url: str) -> AsyncIterator[Red
     await redis.execute_command("ACL", "DELUSER", user)
 
 
+@pytest.mark.single_node("an ACL user on the one redis-server")
 async def test_a_registration_that_fails_halfway_leaves_the_name_free(
     accounts: Accounts, write_limited_redis: Redis, redis: Redis, runner: ScriptRunner
 ) -> None:

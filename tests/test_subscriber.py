@@ -9,6 +9,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.realtime.subscriber import Subscriber
 
+pytestmark = pytest.mark.single_node(
+    "the one-connection Subscriber (ClusterSubscriber: test_cluster.py)"
+)
+
 
 async def test_messages_arrive_in_order_once_subscribed(redis_url: str, redis: Redis) -> None:
     received: list[tuple[str, str]] = []
