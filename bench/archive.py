@@ -15,6 +15,7 @@ import asyncio
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -23,12 +24,22 @@ from redis import Redis
 from bench.common import Drive, croupier_server, drive, guests, machine
 from bench.memory import unarchived
 from loadtest.transport import default_client
+from server.db.archiver import journal_key
 from server.db.migrate import migrate
 from server.embedded_postgres import EmbeddedPostgres
 from server.embedded_redis import EmbeddedRedis
+from server.slots import SLOTS
 
 TABLES = ("ledger_entries", "postings", "bets")
 """What the archiver writes for bets, in the order of its transaction."""
+
+
+def journal_lengths(redis: Redis, slots: Sequence[int]) -> dict[int, int]:
+    """The length of each of these slots' journals."""
+    with redis.pipeline(transaction=False) as pipe:
+        for slot in slots:
+            pipe.xlen(journal_key(slot))
+        return dict(zip(slots, pipe.execute(), strict=True))
 
 
 def bet_frame() -> str:
@@ -106,12 +117,14 @@ def measure(args: argparse.Namespace, workdir: Path, redis_url: str, database_ur
         ws_url = base.replace("http", "ws", 1) + "/ws"
         spec = Drive(ws_url, default_client(), bet_frame(), args.duration, tokens, args.clients)
         result = drive(spec, args.processes)
-        backlog = unarchived(redis)
+        lengths = journal_lengths(redis, range(SLOTS))
+        backlog = sum(lengths.values())
+        waiting = [slot for slot, length in lengths.items() if length]
         started = time.perf_counter()
         release.set()
         loop.run_until_complete(holder)
         loop.close()
-        while unarchived(redis):
+        while sum(journal_lengths(redis, waiting).values()):  # nothing else writes meanwhile
             time.sleep(0.01)
         drained_s = time.perf_counter() - started
     after = asyncio.run(count_rows(database_url))
