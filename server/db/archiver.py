@@ -96,6 +96,9 @@ class Archiver:
         self._groups: set[int] = set()
         self._archiving = asyncio.Lock()
         """One archive round at a time: two would read and write the same pending records."""
+        self._unacknowledged: set[int] = set()
+        """Slots where this consumer may hold records it read and did not acknowledge (a
+        round failed, or records were claimed from a consumer that went away)."""
         self._done = runner.script((Path(__file__).parent / "journal_done.lua").read_text())
         self._trim = runner.script(script_source(TRIM_SCRIPT))
         self._window = str(settings.history_window)
@@ -145,14 +148,20 @@ class Archiver:
         """Archive every record of these slots' journals this consumer can take: each
         round reads every slot at once and writes what it found in one transaction."""
         async with self._archiving:
-            return await self._archive_slots(slots)
+            try:
+                return await self._archive_slots(slots)
+            except BaseException:
+                self._unacknowledged.update(slots)
+                raise
 
     async def _archive_slots(self, slots: list[int]) -> int:
         await asyncio.gather(*(self._ensure_group(slot) for slot in slots))
         archived = 0
         # First what this consumer read but did not acknowledge, then new records.
-        for start in ("0", ">"):
-            keys = [journal_key(slot) for slot in slots]
+        pending = [slot for slot in slots if slot in self._unacknowledged]
+        self._unacknowledged.difference_update(pending)
+        for start, chosen in (("0", pending), (">", slots)):
+            keys = [journal_key(slot) for slot in chosen]
             while keys:
                 found = await asyncio.gather(*(self._read(key, start) for key in keys))
                 batch = [
@@ -230,5 +239,7 @@ class Archiver:
             start, claimed, *_ = await self._redis.xautoclaim(
                 journal_key(slot), GROUP, self._consumer, self._claim_idle_ms, start, count=BATCH
             )
+            if claimed:
+                self._unacknowledged.add(slot)
             if start == "0-0" or not claimed:
                 return
