@@ -104,9 +104,12 @@ class Archiver:
         self._window = str(settings.history_window)
 
     async def run(self) -> None:
-        """Archive the slots this instance wrote to, a few times a second, forever."""
+        """Archive the slots this instance wrote to, forever: a round every HINT_INTERVAL_S,
+        or at once after a round that took longer."""
+        started = time.monotonic()
         while True:
-            await asyncio.sleep(HINT_INTERVAL_S)
+            await asyncio.sleep(max(0.0, started + HINT_INTERVAL_S - time.monotonic()))
+            started = time.monotonic()
             slots = self._journal.take()
             if not slots:
                 continue
@@ -197,19 +200,21 @@ class Archiver:
         async with self._pool.acquire() as connection:
             if not await rows.write(connection):
                 self._metrics.archive_upserts += 1
+        # PostgreSQL holds them now: forget them, and trim their users' history in Redis
+        # to its recent window.
         await asyncio.gather(
             *(
                 self._done(keys=[key], args=[GROUP, *(record_id for record_id, _ in records)])
                 for key, records in batch
-            )
+            ),
+            self._trim_histories(sorted(rows.users_with_history())),
         )
-        # PostgreSQL holds these users' history now: Redis keeps their recent window.
-        if users := rows.users_with_history():
-            await self._trim_histories(sorted(users))
         self._metrics.archive_lag_ms = max(0, int(time.time() * 1000) - oldest_ms)
 
     async def _trim_histories(self, users: list[str]) -> None:
         """Trim what PostgreSQL holds of these users' history (up to its highest ids)."""
+        if not users:
+            return
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(_ARCHIVED_UPTO, users)
         upto = {row["user_id"]: (row["entries"], row["bets"]) for row in rows}
