@@ -96,7 +96,8 @@ def _json(value: Any) -> str:
 
 
 class Rows:
-    """The rows a batch of journal records makes, one list per table, each row once."""
+    """The rows a batch of journal records makes, one list per table, each row once (a
+    tuple in the order of its table's `columns`)."""
 
     def __init__(self) -> None:
         self._users: dict[str, Row] = {}
