@@ -7,7 +7,7 @@ own Redis Cluster) and PostgreSQL on temporary directories. A test marked
 """
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from server.redis_client import connect
 from server.redis_cluster_scripts import script_runner
 from server.redis_scripts import ScriptRunner
+from tests.cluster import Cluster, running_cluster
 from tests.servers import ON_CLUSTER, ServerProcess, private_postgres, private_redis
 
 CLUSTER_SUITE = frozenset(
@@ -100,6 +101,14 @@ async def server_b(redis_url: str, log_dir: Path) -> AsyncIterator[ServerProcess
     process = await ServerProcess(log_dir, REDIS_URL=redis_url).start()
     yield process
     await process.stop()
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A Redis Cluster of the test's own (3 primaries, 3 replicas), for tests that kill its
+    nodes: in either mode."""
+    with running_cluster(tmp_path / "cluster") as running:
+        yield running
 
 
 @pytest.fixture

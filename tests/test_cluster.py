@@ -378,13 +378,6 @@ async def test_a_write_too_few_replicas_acknowledged_is_an_unknown_outcome(
             await runner.aclose()
 
 
-@pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """A cluster of the test's own, for tests that kill its nodes."""
-    with running_cluster(tmp_path / "cluster") as running:
-        yield running
-
-
 async def bet_until_acknowledged(tab: WsClient, key: str) -> dict[str, Any]:
     """Place a dice bet, retrying with the same key while the outcome is unknown."""
     while True:

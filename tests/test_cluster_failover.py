@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 
 from server.redis_client import connect
 from server.wallet import UserKeys
-from tests.cluster import Cluster, ClusterNode, cluster_unavailable, running_cluster
+from tests.cluster import Cluster, ClusterNode, cluster_unavailable
 from tests.servers import ServerProcess, private_database
 from tests.test_loadtest import until_all_bet
 
@@ -25,12 +24,6 @@ USERS = 8
 REPLICA_BEHIND_S = 1.0
 """How long the victim's replica is stopped before the kill: what the primary acknowledged
 meanwhile never reached it."""
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with running_cluster(tmp_path / "cluster") as running:
-        yield running
 
 
 def busiest_primary(cluster: Cluster) -> ClusterNode:
