@@ -24,6 +24,7 @@ from server.db.batch import Rows
 from server.metrics import Metrics
 from server.protocol import dumps
 from server.redis_client import connect
+from server.redis_cluster_scripts import script_runner
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from server.wallet.journal import Journal
@@ -77,7 +78,7 @@ async def site(tmp_path: Path, database_url: str) -> AsyncIterator[Site]:
         private_database(database_url) as books_url,
     ):
         redis = connect(url)
-        runner = ScriptRunner(url)
+        runner = script_runner(url)
         pool = await asyncpg.create_pool(books_url, min_size=1, max_size=2)
         settings = Settings(archive_claim_idle_s=0.001, history_window=1_000_000)
         journal = Journal(redis, settings.journal_max)
