@@ -114,7 +114,8 @@ async def _find_account(request: Request, text: str) -> Account | None:
 @handles_errors
 async def user_lookup(request: Request) -> Response:
     """A user by id or registered username: account, balances, recent ledger entries and
-    bets, live sessions."""
+    bets, live sessions, responsible-play limits and their changes (read-only: nothing
+    here changes them)."""
     admin_actor(request)
     services = services_of(request)
     lookup = query(request, Lookup)
@@ -132,6 +133,7 @@ async def user_lookup(request: Request) -> Response:
             "sessions": [
                 {"id": session.id[:12], "expires_at": session.expires_at} for session in sessions
             ],
+            "limits": await services.limits.view(account.id),
         }
     )
 
