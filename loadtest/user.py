@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from loadtest.games import GAMES
+from loadtest.games import GAMES, INSTANT_GAMES
 from loadtest.link import Link, LinkClosedError, OnEvent
 from loadtest.options import LoadOptions
 from loadtest.stats import Stats
@@ -83,8 +83,8 @@ class Tab:
             # A resync (it may come after live events it is older than): the
             # events of the versions missed so far were lost with the connection.
             self.missing = 0
-        elif version > self.last_version + 1:
-            self.missing += version - self.last_version - 1
+        elif version > self.last_version + data.get("entries", 1):
+            self.missing += version - self.last_version - data.get("entries", 1)
         if version < self.last_version or (version == self.last_version and not snapshot):
             self.stale += not snapshot
             return
@@ -92,12 +92,20 @@ class Tab:
         self.balances[currency] = data["balance"]
 
 
-class LagTracker:
-    """Settle-to-receipt lag of win events on the watching tabs.
+def settles_a_bet(reason: dict[str, Any]) -> bool:
+    """Whether a balance event with this reason is the one of a bet's settlement:
+    an instant bet's single change (type `bet`), or a Mines win (type `win`)."""
+    if reason["game"] in INSTANT_GAMES:
+        return bool(reason["type"] == "bet")
+    return bool(reason["type"] == "win" and reason["game"] == "mines")
 
-    A win's balance event carries the bet id as its `ref`; the bet reply
-    carries `settled_at` (server clock, ms). Whichever arrives second makes
-    the sample.
+
+class LagTracker:
+    """Settle-to-receipt lag of settling balance events on the watching tabs.
+
+    That event carries the bet id as its `ref` (see `settles_a_bet`); the bet
+    reply carries `settled_at` (server clock, ms). Whichever arrives second
+    makes the sample.
     """
 
     def __init__(self, stats: Stats, watchers: int) -> None:
@@ -219,7 +227,7 @@ class Player:
                 return
             state.on_balance(data)
             reason = data["reason"]
-            if tab and reason["type"] == "win":
+            if tab and settles_a_bet(reason):
                 lag.received(tab - 1, reason["ref"])
 
         return on_event
@@ -322,7 +330,8 @@ class Player:
         self.placed += 1
         self.stats.bets += 1
         self.expected[record["currency"]] += record["payout"] - record["amount"]
-        if record["payout"] > 0 and "settled_at" in record:
+        moved = record.get("game") in INSTANT_GAMES or record["payout"] > 0
+        if moved and "settled_at" in record:
             self.lag.settled(str(record["id"]), record["settled_at"])
 
     async def run(self, deadline: float) -> None:

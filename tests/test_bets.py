@@ -62,6 +62,31 @@ async def test_each_game_settles_through_the_wallet(player: WsClient, game: str)
     assert page["items"][types.index("bet")]["status"] == "settled"
 
 
+async def test_a_bet_is_one_balance_change_with_one_event(player: WsClient) -> None:
+    """Stake and payout move together: one event per bet, its version past both entries."""
+
+    async def changes() -> AsyncIterator[dict[str, Any]]:
+        while True:
+            event = await player.next_event("balance")
+            if event["data"]["reason"]["type"] != "snapshot":
+                yield event["data"]
+
+    version, wins, seen = 1, 0, changes()
+    for _ in range(20):
+        record = await bet(player, "dice", amount=100)
+        entries = 2 if record["payout"] else 1
+        wins += record["payout"] > 0
+        change = await anext(seen)
+        assert change["version"] == version + entries and change["balance"] == record["balance"]
+        assert change["reason"] == {"type": "bet", "game": "dice", "ref": str(record["id"])}
+        version += entries
+    assert 0 < wins < 20, "both a win and a loss were seen"
+    await player.request("transactions", limit=1)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            await anext(seen)
+
+
 async def test_outcomes_follow_the_published_formula(player: WsClient) -> None:
     """Rotate to reveal the seed, then recompute every bet from first principles."""
     placed = [await bet(player, "dice", amount=10) for _ in range(5)]

@@ -2,7 +2,8 @@
 -- computed the outcome from the seed pair and nonce it believes active; this
 -- script checks that they still are (compare-and-set), then takes the nonce,
 -- debits the stake (a "bet" entry, settled at once), credits the payout (a
--- "win" entry, when it is above 0), stores the bet record and keeps the reply
+-- "win" entry, when it is above 0) as one balance change with one balance
+-- event, stores the bet record and keeps the reply
 -- under the idempotency key. Nothing of a bet is ever half done, so no bet is
 -- ever open on the seed pair.
 -- KEYS[1] wallet {u:ID}:wallet   KEYS[2] ledger {u:ID}:ledger
@@ -38,7 +39,8 @@ if not pair[1] then return {'NO_SEEDS', 'the user has no seed pair yet'} end
 if pair[2] ~= ARGV[6] or pair[4] ~= ARGV[7] then
   return {'STALE', pair[1], pair[2], pair[3], pair[4]}
 end
-local balance = balance_of(KEYS[1], currency)
+local held = redis.call('HMGET', KEYS[1], currency, 'version')
+local balance = tonumber(held[1] or '0')
 if balance < amount then
   return {'INSUFFICIENT_FUNDS', 'balance ' .. fmt_int(balance) .. ' is below ' .. fmt_int(amount)}
 end
@@ -54,12 +56,10 @@ redis.call('HINCRBY', KEYS[4], 'nonce', 1)
 limits_stake(limits, currency, amount)
 limits_count(limits, currency, 'loss', -paid)
 limits_save(limits)
-local bet_id = fmt_int(current_version(KEYS[1]) + 1)
-local _, after = apply(KEYS[1], KEYS[2], ARGV[11], user, currency, -amount, 'bet', game, bet_id,
-  'settled')
-if paid > 0 then
-  _, after = apply(KEYS[1], KEYS[2], ARGV[11], user, currency, paid, 'win', game, bet_id, 'done')
-end
+local bet_id = fmt_int(tonumber(held[2] or '0') + 1)
+local moves = {{-amount, 'bet', 'settled'}}
+if paid > 0 then moves[2] = {paid, 'win', 'done'} end
+local _, after = apply_moves(KEYS[1], KEYS[2], ARGV[11], user, currency, game, bet_id, moves)
 local record = '{"id":' .. bet_id .. ',' .. string.sub(ARGV[9], 2)
 redis.call('HSET', KEYS[5], bet_id, record)
 journal('bet', user, record)

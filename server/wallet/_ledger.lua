@@ -104,23 +104,42 @@ local function publish_user(channel, message)
   redis.call(USER_PUBLISH, channel, message)
 end
 
--- Moves `delta` on the balance, appends the ledger entry with the next version
--- as its id and publishes the balance event. Call only
--- after every check has passed: nothing may fail after the first write.
--- Returns the entry's JSON and the new balance and version.
-local function apply(wallet, ledger, channel, user, currency, delta, kind, game, ref, status)
+-- Moves money of one currency in one atomic change: appends a ledger entry per
+-- move (ids: the next versions, in order), then sets the balance and version
+-- once and publishes one balance event (the final balance, how many entries
+-- the change appended, and the first move as its reason). `moves` is a list of {delta, kind, status}, sharing `game` and
+-- `ref`. Call only after every check has passed: nothing may fail after the
+-- first write. Returns the entries' JSON (a list) and the new balance and version.
+local function apply_moves(wallet, ledger, channel, user, currency, game, ref, moves)
   if not JOURNAL then error('the script wrote money without naming its journal') end
-  local balance = redis.call('HINCRBY', wallet, currency, fmt_int(delta))
-  local version = redis.call('HINCRBY', wallet, 'version', 1)
-  local json = save_entry(ledger, {
-    id = version, user = user, type = kind, amount = delta, currency = currency,
-    game = game, ref = ref, status = status, balance_after = balance, created_at = now_ms(),
-  })
+  local held = redis.call('HMGET', wallet, currency, 'version')
+  local balance, version = tonumber(held[1] or '0'), tonumber(held[2] or '0')
+  local now, jsons, fields = now_ms(), {}, {}
+  for i, move in ipairs(moves) do
+    balance, version = balance + move[1], version + 1
+    jsons[i] = entry_json({
+      id = version, user = user, type = move[2], amount = move[1], currency = currency,
+      game = game, ref = ref, status = move[3], balance_after = balance, created_at = now,
+    })
+    fields[2 * i - 1], fields[2 * i] = fmt_int(version), jsons[i]
+    journal('entry', user, jsons[i])
+  end
+  redis.call('HSET', wallet, currency, fmt_int(balance), 'version', fmt_int(version))
+  redis.call('HSET', ledger, unpack(fields))
   publish_user(channel, '{"event":"balance","data":{"currency":' .. json_str(currency)
     .. ',"balance":' .. fmt_int(balance) .. ',"version":' .. fmt_int(version)
-    .. ',"reason":{"type":' .. json_str(kind) .. ',"game":' .. json_str(game)
+    .. ',"entries":' .. fmt_int(#moves)
+    .. ',"reason":{"type":' .. json_str(moves[1][2]) .. ',"game":' .. json_str(game)
     .. ',"ref":' .. json_str(ref) .. '}}}')
-  return json, balance, version
+  return jsons, balance, version
+end
+
+-- One move of `delta` (see apply_moves). Returns the entry's JSON and the new
+-- balance and version.
+local function apply(wallet, ledger, channel, user, currency, delta, kind, game, ref, status)
+  local jsons, balance, version = apply_moves(wallet, ledger, channel, user, currency, game, ref,
+    {{delta, kind, status}})
+  return jsons[1], balance, version
 end
 
 -- Closes the open bet `bet_id`, paying `payout` (>= 0) as a "win" entry (which
