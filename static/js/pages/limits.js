@@ -7,6 +7,7 @@ import { dateTime, h, replaceChildren } from "../dom.js";
 import { plainWords } from "../errors.js";
 import { api } from "../http.js";
 import { parseDecimal } from "../money.js";
+import { signInFirst } from "../ui/sign-in-first.js";
 import { toast } from "../ui/toast.js";
 
 const KINDS = { loss: "Loss", wager: "Wager", deposit: "Deposit" };
@@ -30,12 +31,7 @@ const field = (id, label, input) => h("div", { class: "field" }, h("label", { fo
 
 export function limitsPage(el, app) {
   const { store } = app;
-  if (!store.get("user")) {
-    el.append(h("section", { class: "card empty-state" }, h("h1", {}, "Limits"),
-      h("p", {}, "Sign in to set limits on your play."),
-      h("button", { class: "btn btn-primary", type: "button", onclick: () => app.openAuth("login") }, "Sign in")));
-    return store.watch("user", (user) => user && app.router.render());
-  }
+  if (!store.get("user")) return signInFirst(el, app, "Limits", "Sign in to set limits on your play.");
   const sections = h("div", { class: "limits-page" });
   el.append(sections);
   let closed = false;
