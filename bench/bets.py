@@ -29,6 +29,7 @@ from bench.common import (
     echo_server,
     guests,
     machine,
+    server_processes,
 )
 from loadtest.transport import CLIENT_KINDS, default_client
 from server.embedded_redis import EmbeddedRedis
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
     print(f"bench/bets on {machine()}")
     print(
         f"client {args.client}, {args.processes} driver process(es), {args.duration:g} s per run,"
-        f" game {args.game}, appendfsync {args.appendfsync}"
+        f" game {args.game}, appendfsync {args.appendfsync}, {args.workers} server worker(s)"
     )
     print(
         f"{'':<6}{'clients':>8}{'per s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}  (ms)"
@@ -79,15 +80,17 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
     )
     redis = Redis.from_url(redis_url)
     with ExitStack() as stack:
-        base, server_pid = stack.enter_context(croupier_server(redis_url, workdir))
+        server = croupier_server(redis_url, workdir, CROUPIER_WORKERS=str(args.workers))
+        base, server_pid = stack.enter_context(server)
+        server_pids = server_processes(server_pid, args.workers)
         echo_url, echo_pid = stack.enter_context(echo_server(workdir))
         tokens = tuple(guests(base, max(args.clients)))
         for clients in args.clients:
             spec = Drive(echo_url, args.client, frame, args.duration, clients=clients)
-            with CpuMeter(echo_pid, redis) as echo_cpu:
+            with CpuMeter([echo_pid], redis) as echo_cpu:
                 echo = drive(spec, args.processes)
             print(row("echo", clients, echo) + echo_cpu.per(echo.round_trips))
-            with CpuMeter(server_pid, redis) as bets_cpu:
+            with CpuMeter(server_pids, redis) as bets_cpu:
                 bets = bets_run(args, base, tokens, clients)
             print(
                 row("bets", clients, bets)
@@ -98,10 +101,10 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
 
 
 class CpuMeter:
-    """CPU time a server process and Redis spend inside a `with` block."""
+    """CPU time server processes and Redis spend inside a `with` block."""
 
-    def __init__(self, pid: int, redis: Redis) -> None:
-        self._pid = pid
+    def __init__(self, pids: list[int], redis: Redis) -> None:
+        self._pids = pids
         self._redis = redis
         self._server = self._redis_cpu = 0.0
 
@@ -110,12 +113,12 @@ class CpuMeter:
         return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
     def __enter__(self) -> "CpuMeter":
-        self._server = -cpu_seconds(self._pid)
+        self._server = -sum(cpu_seconds(pid) for pid in self._pids)
         self._redis_cpu = -self._redis_seconds()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server += cpu_seconds(self._pid)
+        self._server += sum(cpu_seconds(pid) for pid in self._pids)
         self._redis_cpu += self._redis_seconds()
 
     def per(self, count: int) -> str:
@@ -143,6 +146,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="driver processes (1)")
     parser.add_argument("--client", choices=CLIENT_KINDS, default=default_client())
     parser.add_argument("--game", choices=sorted(PARAMS), default="dice")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (1; CPU summed over all)"
+    )
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="everysec")
     asyncio.run(with_redis(parser.parse_args()))
 

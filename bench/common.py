@@ -53,6 +53,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_processes(pid: int, workers: int) -> list[int]:
+    """The server process and, with several workers, its worker processes."""
+    if workers == 1:
+        return [pid]
+    deadline = time.monotonic() + 30
+    while True:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        spawned = [
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+        if len(spawned) >= workers:
+            return [pid, *spawned]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(spawned)} of {workers} workers started")
+        time.sleep(0.1)
+
+
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     """Wait until `url` answers 200 (or the process died)."""
     deadline = time.monotonic() + timeout

@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     metrics,
                 ),
                 Supervisor("game-expiry", services.stepped.run_expiry, metrics),
+                Supervisor("game-expiry-full", services.stepped.run_full_sweeps, metrics),
                 Supervisor("archiver", services.archiver.run, metrics),
                 Supervisor("archiver-full-pass", services.archiver.run_full_passes, metrics),
             ]

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     database_pool_size: Annotated[int, Field(ge=2, le=1_000)] = 10
     archive_full_pass_s: Annotated[float, Field(gt=0)] = 15.0
     """How often one instance looks at every journal (records of stopped instances)."""
+    sweep_full_pass_s: Annotated[float, Field(gt=0)] = 15.0
+    """How often one instance looks at every slot's games-due index (games whose
+    instance stopped); each instance looks at those it wrote to every 2 s."""
     history_window: Annotated[int, Field(ge=1)] = 50
     """Ledger entries and bet records per user kept in Redis once archived; older pages of
     history are read from PostgreSQL."""

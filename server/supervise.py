@@ -136,6 +136,22 @@ class Supervisor:
             log.critical("the supervisor of loop %s died", self.name, exc_info=task.exception())
 
 
+async def passes(
+    *, interval_s: float, run_pass: Callable[[], Awaitable[object]], name: str
+) -> None:
+    """Every `interval_s`, run `run_pass`. A failed pass is logged (one line per kind
+    per interval) and the next interval tries again."""
+    failures = LogThrottle(log)
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await run_pass()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failures.failure(name, error)
+
+
 async def leased_passes(
     redis: Redis,
     *,
@@ -145,17 +161,11 @@ async def leased_passes(
     run_pass: Callable[[], Awaitable[object]],
     name: str,
 ) -> None:
-    """Every `interval_s`, run `run_pass` if this instance takes the short lease
-    `lease_key` (as `holder`): one pass per deployment per interval, whoever runs it.
-    A failed pass is logged (one line per kind per interval) and the next interval
-    tries again."""
-    failures = LogThrottle(log)
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            if await redis.set(lease_key, holder, nx=True, px=int(interval_s * 900)):
-                await run_pass()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            failures.failure(name, error)
+    """`passes`, each run only if this instance takes the short lease `lease_key` (as
+    `holder`): one pass per deployment per interval, whoever runs it."""
+
+    async def run_if_leased() -> None:
+        if await redis.set(lease_key, holder, nx=True, px=int(interval_s * 900)):
+            await run_pass()
+
+    await passes(interval_s=interval_s, run_pass=run_if_leased, name=name)

@@ -133,7 +133,7 @@ class ServerProcess:
                 [sys.executable, "-m", "server"], env=self._env, stdout=log, stderr=log
             )
         async with httpx.AsyncClient() as client:
-            for _ in range(300):
+            for _ in range(1200):  # a minute: start-up checks are slow on a busy machine
                 if self._process.poll() is not None:
                     raise RuntimeError(f"server exited: {self._log_path.read_text()}")
                 try:

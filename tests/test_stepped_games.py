@@ -342,8 +342,12 @@ async def test_quiz_wrong_answer_loses(
 async def test_quiz_question_times_out(
     redis_url: str, log_dir: Path, http: httpx.AsyncClient, redis: Redis
 ) -> None:
+    """The instance that asked the question ends it (no full sweep runs meanwhile)."""
     process = await ServerProcess(
-        log_dir, REDIS_URL=redis_url, CROUPIER_QUIZ_TIME_LIMIT_MS="1000"
+        log_dir,
+        REDIS_URL=redis_url,
+        CROUPIER_QUIZ_TIME_LIMIT_MS="1000",
+        CROUPIER_SWEEP_FULL_PASS_S="3600",
     ).start()
     token, user = await new_guest(http, process.base_url)
     client = await WsClient.open(process.ws_url, token)

@@ -38,43 +38,102 @@ async def command_calls(redis: Redis) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
 
 
-async def test_idle_sweeps_never_scan_however_many_keys_there_are(
+async def idle_calls(log_dir: Path, url: str, watch_s: float, **env: str) -> dict[str, int]:
+    """Redis command calls of two idle instances over 50,000 keys, watched `watch_s`
+    from one second after they started."""
+    redis = connect(url)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for n in range(50_000):
+                pipe.hset(f"{{u:{n:016x}}}:ledger", "1", "{}")
+                pipe.hset(f"{{u:{n:016x}}}:games", "other", "{}")
+            await pipe.execute()
+        instances = [
+            await ServerProcess(log_dir, REDIS_URL=url, **env).start(),
+            await ServerProcess(log_dir, REDIS_URL=url, **env).start(),
+        ]
+        try:
+            await asyncio.sleep(1)  # past the start-up upgrade check
+            await redis.config_resetstat()
+            await asyncio.sleep(watch_s)
+            return await command_calls(redis)
+        finally:
+            for instance in instances:
+                await instance.stop()
+    finally:
+        await redis.aclose()
+
+
+async def test_full_sweeps_never_scan_and_one_instance_sweeps_per_interval(
     tmp_path: Path, log_dir: Path
 ) -> None:
-    """Two idle instances over 50,000 keys: no SCAN at all, and one sweep per interval
-    reads each slot's index once (16,384 reads), whatever the number of keys."""
+    """Full sweeps read each slot's index once (16,384 reads), whatever the number of
+    keys, and one instance of the deployment runs one per interval."""
     async with private_redis(tmp_path / "redis") as url:
-        redis = connect(url)
-        try:
-            async with redis.pipeline(transaction=False) as pipe:
-                for n in range(50_000):
-                    pipe.hset(f"{{u:{n:016x}}}:ledger", "1", "{}")
-                    pipe.hset(f"{{u:{n:016x}}}:games", "other", "{}")
-                await pipe.execute()
-            instances = [
-                await ServerProcess(log_dir, REDIS_URL=url).start(),
-                await ServerProcess(log_dir, REDIS_URL=url).start(),
-            ]
-            try:
-                await asyncio.sleep(1)  # past the start-up upgrade check
-                await redis.config_resetstat()
-                await asyncio.sleep(6.5)  # three sweep intervals
-                calls = await command_calls(redis)
-            finally:
-                for instance in instances:
-                    await instance.stop()
-        finally:
-            await redis.aclose()
+        calls = await idle_calls(log_dir, url, 6.5, CROUPIER_SWEEP_FULL_PASS_S="2")
     assert "scan" not in calls, calls
     sweeps = calls.get("zrangebyscore", 0) / SLOTS
     assert 2 <= sweeps <= 4, f"{sweeps} sweeps in 6.5 s by two instances: one per interval"
 
 
+async def test_idle_instances_read_no_index_between_full_sweeps(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    """Between full sweeps an instance reads only the indexes its own games were
+    listed in: idle, none (a full sweep every 2 s cost 16,384 reads)."""
+    async with private_redis(tmp_path / "redis") as url:
+        calls = await idle_calls(log_dir, url, 6.5, CROUPIER_SWEEP_FULL_PASS_S="60")
+    # (The Crash round's tick script reads its cashout index with ZRANGEBYSCORE too.)
+    assert calls.get("zrangebyscore", 0) < SLOTS // 10 and calls.get("zcard", 0) == 0, calls
+
+
+async def test_an_instance_sweeps_the_index_of_its_game_until_it_is_empty(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """A Quiz question keeps its slot's index swept by the instance that asked it
+    (every 2 s), which ends it at its deadline; once the index is empty, the instance
+    stops reading it. No full sweep runs meanwhile."""
+    async with private_redis(tmp_path / "redis") as url:
+        process = await ServerProcess(
+            log_dir,
+            REDIS_URL=url,
+            CROUPIER_SWEEP_FULL_PASS_S="3600",
+            CROUPIER_QUIZ_TIME_LIMIT_MS="6000",
+        ).start()
+        redis = connect(url)
+        token, user = await new_guest(http, process.base_url)
+        client = await WsClient.open(process.ws_url, token)
+        try:
+            await client.request("quiz.start", amount=100, currency="PLAY", key="q")
+            await redis.config_resetstat()
+            await asyncio.sleep(4.5)
+            while_open = (await command_calls(redis)).get("zcard", 0)
+            ended = await client.next_event("game.state", timeout=15)
+            while ended["data"]["state"]["state"] == "active":
+                ended = await client.next_event("game.state", timeout=15)
+            assert ended["data"]["state"]["ended_by"] == "timeout"
+            assert await redis.zcard(UserKeys(user["id"]).games_due) == 0
+            await asyncio.sleep(2.5)  # the sweep that finds the index empty
+            await redis.config_resetstat()
+            await asyncio.sleep(4.5)
+            after = await command_calls(redis)
+        finally:
+            await client.close()
+            await redis.aclose()
+            await process.stop()
+    assert while_open >= 2, "the index was read each interval while its game was open"
+    assert after.get("zcard", 0) == 0, after
+
+
 async def test_a_start_whose_first_step_was_lost_is_written_by_the_sweep(
-    server: ServerProcess, runner: ScriptRunner, redis: Redis, http: httpx.AsyncClient
+    redis_url: str, log_dir: Path, runner: ScriptRunner, redis: Redis, http: httpx.AsyncClient
 ) -> None:
     """A process that died between opening a Mines game and writing its first step
-    leaves it in the due index; the sweep writes the step and drops the entry."""
+    leaves it in the due index; the full sweep of another instance writes the step
+    and drops the entry."""
+    server = await ServerProcess(
+        log_dir, REDIS_URL=redis_url, CROUPIER_SWEEP_FULL_PASS_S="1"
+    ).start()
     token, user = await new_guest(http, server.base_url)
     client = await WsClient.open(server.ws_url, token)
     try:
@@ -102,4 +161,5 @@ async def test_a_start_whose_first_step_was_lost_is_written_by_the_sweep(
         assert resumed["bet_id"] == bet_id and resumed["state"]["state"] == "active"
     finally:
         await client.close()
+        await server.stop()
     assert FIRST_WRITE_GRACE_MS >= 1_000, "a live start writes its first step well before"

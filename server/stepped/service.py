@@ -37,7 +37,7 @@ from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
 from server.slots import all_slot_keys
 from server.stepped.rules import StepRules, state_of
-from server.supervise import leased_passes
+from server.supervise import leased_passes, passes
 from server.wallet import UserKeys
 from server.wallet.journal import Journal
 from server.wallet.keys import GAMES_DUE
@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 CAS_ATTEMPTS = 20
 EXPIRY_SWEEP_INTERVAL_S = 2.0
+"""How often an instance sweeps the games-due indexes its own scripts wrote to."""
 SWEEP_LEASE_KEY = "croupier:sweep:games"
-"""String: the instance sweeping this interval (one sweep per deployment at a time)."""
+"""String: the instance sweeping every slot this interval (one full sweep at a time)."""
 SWEEP_BATCH = 2048
 """Per-slot indexes read in one pipeline."""
 SWEEP_LIMIT = 100
@@ -112,6 +113,9 @@ class SteppedGames:
         )
         self._ttl = str(settings.idempotency_ttl_s)
         self._sweeper = secrets.token_hex(8)
+        self._full_sweep_s = settings.sweep_full_pass_s
+        self._due_indexes: set[str] = set()
+        """Games-due indexes this instance wrote to and has not yet seen empty."""
 
     async def start(
         self,
@@ -150,6 +154,7 @@ class SteppedGames:
             str(now_ms() + FIRST_WRITE_GRACE_MS),
             due_member(game, user_id, ""),
         ]
+        self._due_indexes.add(keys.games_due)
         reply = await self._limits.run(self._open, user_id, redis_keys, args)
         if reply[0] == "NO_SEEDS":
             await self._seeds.ensure(user_id)
@@ -213,6 +218,7 @@ class SteppedGames:
         await self._redis.sadd(keys.open_on_seeds, str(state["id"]))
         if deadline is not None:
             member = due_member(state["game"], user_id, state["id"])
+            self._due_indexes.add(keys.games_due)
             await self._redis.zadd(keys.games_due, {member: deadline})
 
     async def _replayed_start(self, user_id: str, game: str, bet_id: int) -> dict[str, Any]:
@@ -260,6 +266,8 @@ class SteppedGames:
         deadline = None if ended else rules.deadline(played)
         keys = UserKeys(state["user"])
         new_state = {**state, "record": rules.record(played)}
+        if deadline is not None:
+            self._due_indexes.add(keys.games_due)
         written = await self._limits.run(
             self._update,
             state["user"],
@@ -312,12 +320,12 @@ class SteppedGames:
             "bet": record,
         }
 
-    async def expire_overdue(self) -> int:
-        """End every game whose time ran out (Quiz questions left unanswered) and
-        write the first step of starts that lost it; returns how many games ended."""
+    async def expire_overdue(self, indexes: list[str]) -> int:
+        """End every game of these games-due indexes whose time ran out (Quiz questions
+        left unanswered) and write the first step of starts that lost it; returns how
+        many games ended."""
         moment = now_ms()
         ended = 0
-        indexes = all_slot_keys(GAMES_DUE)
         for start in range(0, len(indexes), SWEEP_BATCH):
             batch = indexes[start : start + SWEEP_BATCH]
             found: list[list[str]] = await asyncio.gather(
@@ -328,6 +336,23 @@ class SteppedGames:
                 for member in members:
                     ended += await self._sweep(key, member)
         return ended
+
+    async def sweep_own(self) -> int:
+        """Sweep the indexes this instance wrote to; an index found empty is dropped
+        from them (a game opened meanwhile adds it again)."""
+        indexes, self._due_indexes = sorted(self._due_indexes), set()
+        try:
+            ended = await self.expire_overdue(indexes)
+            sizes = await asyncio.gather(*(self._runner.call(("ZCARD", key)) for key in indexes))
+        except BaseException:
+            self._due_indexes.update(indexes)
+            raise
+        self._due_indexes.update(key for key, size in zip(indexes, sizes, strict=True) if size)
+        return ended
+
+    async def sweep_all(self) -> int:
+        """Sweep every slot's index: games of instances that stopped."""
+        return await self.expire_overdue(all_slot_keys(GAMES_DUE))
 
     async def _sweep(self, key: str, member: str) -> bool:
         game, user_id, bet_id = parse_due_member(member)
@@ -344,11 +369,17 @@ class SteppedGames:
         return bool(reply["result"].get("expired", False))
 
     async def run_expiry(self) -> None:
-        """Every few seconds one instance of the deployment sweeps for overdue games."""
+        """Every few seconds, sweep the indexes this instance wrote to."""
+        await passes(
+            interval_s=EXPIRY_SWEEP_INTERVAL_S, run_pass=self.sweep_own, name="game expiry sweep"
+        )
+
+    async def run_full_sweeps(self) -> None:
+        """Every `sweep_full_pass_s`, one instance of the deployment sweeps every slot."""
         await leased_passes(
             self._redis, lease_key=SWEEP_LEASE_KEY, holder=self._sweeper,
-            interval_s=EXPIRY_SWEEP_INTERVAL_S, run_pass=self.expire_overdue,
-            name="game expiry sweep",
+            interval_s=self._full_sweep_s, run_pass=self.sweep_all,
+            name="full game expiry sweep",
         )  # fmt: skip
 
 
