@@ -2,9 +2,12 @@
 
 import re
 
+from tests.servers import ADMIN_TOKEN, ServerProcess
+from tests.test_admin_browser import open_office, sign_in
 from tests.test_browser import (
     DESKTOP,
     PHONE,
+    Browser,
     Page,
     Site,
     browser,
@@ -13,6 +16,7 @@ from tests.test_browser import (
     shoot,
     sign_in_as_guest,
     site,
+    site_on,
 )
 
 __all__ = ["browser", "pytestmark", "site"]  # fixtures and marks shared with test_browser
@@ -29,7 +33,9 @@ async def set_limit(page: Page, kind: str, period: str, amount: str) -> None:
     await page.get_by_test_id("limit-save").click()
 
 
-async def test_a_limit_set_on_the_page_refuses_a_bet_with_its_message(site: Site) -> None:
+async def test_a_limit_set_on_the_page_refuses_a_bet_with_its_message(
+    browser: Browser, site: Site, server: ServerProcess
+) -> None:
     page = await site.open("limits")
     await sign_in_as_guest(page)
     await expect(page.get_by_test_id("no-limits")).to_be_visible()
@@ -56,6 +62,19 @@ async def test_a_limit_set_on_the_page_refuses_a_bet_with_its_message(site: Site
     await set_limit(page, "loss", "day", "50")
     await expect(row.locator(".limits-pending")).to_contain_text("Becomes 50.00 PLAY")
     await expect(page.locator("table").last).to_contain_text("Daily loss · PLAY")
+
+    user = (await (await page.request.get(f"{site.base_url}/api/me")).json())["user"]
+    async with site_on(browser, server) as office:
+        admin = await open_office(office)
+        await sign_in(admin, ADMIN_TOKEN)
+        await admin.get_by_label("User id or username").fill(user["id"])
+        await admin.get_by_role("button", name="Find").click()
+        limits = admin.locator('[data-section="limits"]')
+        shown = limits.locator('tr[data-limit="PLAY:loss:day"]')
+        await expect(shown).to_contain_text("5.00 PLAY")
+        await expect(shown).to_contain_text("50.00 PLAY at")
+        await expect(limits.locator("button, input, select")).to_have_count(0)
+        await shoot(admin, "admin-user-limits")
 
 
 async def test_the_reality_check_shows_the_session_and_stop_goes_to_the_lobby(

@@ -254,6 +254,45 @@ async def test_a_wager_limit_counts_instant_mines_and_crash_bets(
     await wait_settled(limits_redis, player.id)
 
 
+async def test_mines_and_dice_racing_on_two_instances_stop_exactly_at_a_wager_limit(
+    sites: dict[str, ServerProcess], limits_redis: Redis, new_player: Any
+) -> None:
+    player: Player = await new_player()
+    await player.set(sites["a"], currency="PLAY", kind="wager", period="day", amount=2_000)
+    mines_tab, dice_tab, crash_tab = (
+        await player.tab(sites["a"]), await player.tab(sites["b"]), await player.tab(sites["b"]),
+    )  # fmt: skip
+    await wait_for_betting(crash_tab)
+    await crash_tab.request("crash.bet", amount=300, currency="PLAY", key=secrets.token_hex(6))
+
+    async def mines() -> tuple[int, str]:
+        for played in range(40):
+            try:
+                await mines_tab.request(
+                    "mines.start", amount=100, currency="PLAY", mines=24, key=secrets.token_hex(6)
+                )
+            except ReplyError as error:
+                return played, error.code
+            reveal = await mines_tab.request("mines.reveal", tile=7)
+            if reveal["state"]["state"] == "active":
+                await mines_tab.request("mines.cashout")
+        return 40, "none"
+
+    async def dice_bets() -> tuple[int, str]:
+        for played in range(40):
+            try:
+                await dice(dice_tab, 100)
+            except ReplyError as error:
+                return played, error.code
+        return 40, "none"
+
+    (games, mines_code), (bets, dice_code) = await asyncio.gather(mines(), dice_bets())
+    assert (mines_code, dice_code) == ("WAGER_LIMIT", "WAGER_LIMIT")
+    assert 300 + 100 * (games + bets) == 2_000, "every minor unit of the limit, not one more"
+    assert limit_of(await player.view(sites["a"]), "wager")["used"] == 2_000
+    await wait_settled(limits_redis, player.id)
+
+
 async def wait_for_betting(tab: WsClient) -> dict[str, Any]:
     """The next Crash round open for bets with at least 700 ms left."""
     await tab.request("crash.state")

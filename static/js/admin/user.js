@@ -90,8 +90,8 @@ function limitsSection(limits, money) {
       limits.history.map((change) => h("tr", {},
         h("td", {}, time(change.changed_at)),
         h("td", {}, change.setting),
-        h("td", { class: "mono" }, change.old || "none"),
-        h("td", { class: "mono" }, change.new || "none"),
+        h("td", { class: "mono" }, changeValue(change.setting, change.old, money)),
+        h("td", { class: "mono" }, changeValue(change.setting, change.new, money)),
         h("td", {}, time(change.effective_at)))),
       "No changes"));
 }
@@ -158,4 +158,16 @@ function sessionsForm(user, sessions, done) {
     }
   });
   return form;
+}
+
+/** A value of the limit-change log: a limit's amount in its currency, a pause's end as a time. */
+function changeValue(setting, value, money) {
+  if (!value) return "none";
+  const [currency, kind] = setting.split(":");
+  if (kind) return money(Number(value), currency);
+  if (setting === "pause") {
+    const [pause, until] = value.split(":");
+    return `${pause.replace("_", "-")} until ${until === "never" ? "never" : time(Number(until))}`;
+  }
+  return value;
 }
