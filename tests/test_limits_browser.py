@@ -18,6 +18,7 @@ from tests.test_browser import (
     site,
     site_on,
 )
+from tests.test_browser_tools import start_autobet
 
 __all__ = ["browser", "pytestmark", "site"]  # fixtures and marks shared with test_browser
 
@@ -90,9 +91,8 @@ async def test_the_reality_check_shows_the_session_and_stop_goes_to_the_lobby(
     await page.get_by_test_id("reality-save").click()
     await expect(page.locator("#limits-reality")).to_have_value("15")
     await page.goto(f"{site.base_url}/#/dice")
-    await page.get_by_test_id("bet-amount").fill("1")
-    await page.get_by_test_id("bet-button").click()
-    await expect(page.get_by_test_id("bet-error")).to_have_text("")
+    await start_autobet(page, "0.01")
+    await expect(page.get_by_test_id("bet-button")).to_have_text("Stop autobet")
     await page.clock.fast_forward("15:00")
     dialog = page.get_by_test_id("reality-check")
     await expect(dialog).to_be_visible()
@@ -104,3 +104,15 @@ async def test_the_reality_check_shows_the_session_and_stop_goes_to_the_lobby(
     await page.get_by_test_id("reality-stop").click()
     await expect(dialog).to_have_count(0)
     await expect(page).to_have_url(re.compile(r"#/$"))
+    # The autobet ended with its page: no bet follows the one in flight (bets are 150 ms apart).
+    await page.wait_for_timeout(500)
+    version = await wallet_version(site, page)
+    await page.wait_for_timeout(1_500)
+    assert await wallet_version(site, page) == version
+    assert version >= 3, "the autobet had bet"
+
+
+async def wallet_version(site: Site, page: Page) -> int:
+    response = await page.request.get(f"{site.base_url}/api/wallet")
+    version: int = (await response.json())["version"]
+    return version
