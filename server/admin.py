@@ -1,17 +1,20 @@
 """The back office's API, `/api/admin/...`: sign-in check, live figures, user lookup,
 balance adjustments, revoking sessions, the action log and the reports.
 
-Every route needs the admin token (`CROUPIER_ADMIN_TOKEN`) in an
-`Authorization: Bearer` header, compared in constant time, and the admin's
-name in `X-Admin-Actor`; else FORBIDDEN (BAD_REQUEST for a malformed name).
-The token is never read from a cookie or the query string, so a page of the
-player site or a link cannot act with it. Every action that changes something
-is written to the action log (`server/admin_log.py`) with that name.
+Every route needs, in an `Authorization: Bearer` header, either the admin token
+(`CROUPIER_ADMIN_TOKEN`, compared in constant time; the admin's name comes in
+`X-Admin-Actor`) or the session token of a registered account that holds the
+admin role (its id listed in `CROUPIER_ADMIN_USERS`; the name is its username); else FORBIDDEN
+(BAD_REQUEST for a malformed name). Neither is read from a cookie or the query
+string, so a page of the player site or a link cannot act with them. Every
+action that changes something, and every look at a user's account, is written
+to the action log (`server/admin_log.py`) with that name.
 """
 
 import hashlib
 import hmac
 import re
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictInt, StrictStr
@@ -84,44 +87,78 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
-def admin_actor(request: Request) -> str:
+async def admin_actor(request: Request) -> str:
     """The signed-in admin's name: FORBIDDEN unless `Authorization: Bearer` holds the
-    configured admin token (compared in constant time, also in length)."""
-    expected = services_of(request).settings.admin_token
+    configured admin token (compared in constant time, also in length) or the session
+    token of a registered account with the admin role."""
+    services = services_of(request)
     header = request.headers.get("authorization", "")
     given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    if not expected or not hmac.compare_digest(_digest(given), _digest(expected)):
-        raise CroupierError(ErrorCode.FORBIDDEN, "admin token required")
-    data = {"actor": request.headers.get(ACTOR_HEADER, "")}
-    return parse_params(Actor, data, {}).actor
+    expected = services.settings.admin_token
+    if expected and hmac.compare_digest(_digest(given), _digest(expected)):
+        data = {"actor": request.headers.get(ACTOR_HEADER, "")}
+        return parse_params(Actor, data, {}).actor
+    admins = services.settings.admin_users
+    account = await services.accounts.resolve(given) if admins and given else None
+    if account is None or account.kind != "registered" or account.id not in admins:
+        raise CroupierError(ErrorCode.FORBIDDEN, "admin token or admin session required")
+    return account.name
 
 
 @handles_errors
 async def whoami(request: Request) -> Response:
     """The admin's name and the currencies (code -> decimals): the sign-in check."""
-    actor = admin_actor(request)
+    actor = await admin_actor(request)
     return JSONResponse({"actor": actor, "currencies": services_of(request).settings.currencies})
 
 
+_GUESTS_NAMED = """
+SELECT id FROM users WHERE kind = 'guest' AND name = $1 ORDER BY created_at, id LIMIT 5
+"""
+
+
 async def _find_account(request: Request, text: str) -> Account | None:
-    accounts = services_of(request).accounts
+    """The account with this id, registered username or guest name (`guest-` and the
+    first six digits of its id); BAD_REQUEST when several guests share the name."""
+    services = services_of(request)
+    accounts = services.accounts
     if _USER_ID.match(text) and (account := await accounts.get(text)) is not None:
         return account
-    user_id = await services_of(request).redis.hget(USERNAMES_KEY, text.lower())
-    return await accounts.get(user_id) if user_id else None
+    user_id = await services.redis.hget(USERNAMES_KEY, text.lower())
+    if user_id:
+        return await accounts.get(user_id)
+    guests = [row["id"] for row in await services.database.fetch(_GUESTS_NAMED, text.lower())]
+    if len(guests) > 1:
+        raise CroupierError(
+            ErrorCode.BAD_REQUEST,
+            f"{len(guests)} or more guests are named {text.lower()}: look one up by id"
+            f" ({', '.join(guests)})",
+            "q",
+        )
+    return await accounts.get(guests[0]) if guests else None
 
 
 @handles_errors
 async def user_lookup(request: Request) -> Response:
-    """A user by id or registered username: account, balances, recent ledger entries and
-    bets, live sessions, responsible-play limits and their changes (read-only: nothing
-    here changes them)."""
-    admin_actor(request)
+    """A user by id, registered username or guest name: account, balances, recent ledger
+    entries and bets, live sessions, responsible-play limits and their changes (read-only:
+    nothing here changes them). Each lookup is logged, found or not: once per admin, user
+    and minute (the page reads the user again after each action)."""
+    actor = await admin_actor(request)
     services = services_of(request)
     lookup = query(request, Lookup)
     account = await _find_account(request, lookup.q.strip())
+    await record_action(
+        services.database,
+        actor=actor,
+        action="lookup",
+        target_user=account.id if account else None,
+        details={"q": lookup.q.strip(), "found": account is not None},
+        reason="",
+        key=f"lookup:{int(time.time()) // 60}:{actor}",
+    )
     if account is None:
-        raise CroupierError(ErrorCode.NOT_FOUND, "no user with this id or username", "q")
+        raise CroupierError(ErrorCode.NOT_FOUND, "no user with this id, username or name", "q")
     snapshot = await services.wallet.balances(account.id)
     sessions = await user_sessions(services.redis, account.id)
     return JSONResponse(
@@ -145,7 +182,7 @@ def adjuster(credit: bool) -> Endpoint:
 
     @handles_errors
     async def adjust(request: Request) -> Response:
-        actor = admin_actor(request)
+        actor = await admin_actor(request)
         adjustment = await json_body(request, Adjustment)
         services = services_of(request)
         if await services.accounts.get(adjustment.user) is None:  # else a wallet appears for it
@@ -185,7 +222,7 @@ def adjuster(credit: bool) -> Endpoint:
 @handles_errors
 async def revoke(request: Request) -> Response:
     """End every session of a user: its sockets on every instance close with 4001."""
-    actor = admin_actor(request)
+    actor = await admin_actor(request)
     revocation = await json_body(request, Revocation)
     services = services_of(request)
     if await services.accounts.get(revocation.user) is None:
@@ -205,7 +242,7 @@ async def revoke(request: Request) -> Response:
 @handles_errors
 async def actions(request: Request) -> Response:
     """The action log, newest first."""
-    admin_actor(request)
+    await admin_actor(request)
     page = query(request, ActionsPage, ("limit", "before"))
     items = await recent_actions(services_of(request).database, page.limit, page.before)
     next_before = items[-1]["id"] if len(items) == page.limit else None
@@ -214,7 +251,7 @@ async def actions(request: Request) -> Response:
 
 @handles_errors
 async def profit_report(request: Request) -> Response:
-    admin_actor(request)
+    await admin_actor(request)
     params = query(request, ProfitParams, ("periods",))
     return JSONResponse(
         await house_profit(services_of(request).database, params.bucket, params.periods)
@@ -223,7 +260,7 @@ async def profit_report(request: Request) -> Response:
 
 @handles_errors
 async def winners_report(request: Request) -> Response:
-    admin_actor(request)
+    await admin_actor(request)
     params = query(request, WinnersParams, ("hours", "limit"))
     items = await top_winners(services_of(request).database, params.hours, params.limit)
     return JSONResponse({"hours": params.hours, "items": items})
@@ -251,7 +288,7 @@ async def _crash_figures(request: Request) -> dict[str, Any]:
 @handles_errors
 async def live(request: Request) -> Response:
     """Sockets on this instance, the last minute's bets (every instance), the Crash round."""
-    admin_actor(request)
+    await admin_actor(request)
     services = services_of(request)
     return JSONResponse(
         {

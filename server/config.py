@@ -89,6 +89,9 @@ class Settings(BaseSettings):
 
     # Accounts
     admin_token: str | None = None
+    admin_users: list[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = []
+    """Ids of registered accounts that hold the admin role: their sessions may use the
+    back office. Ids, not usernames: nobody can register their way into the role."""
     session_ttl_s: Annotated[int, Field(ge=60)] = 7 * 86_400
     cookie_secure: bool = False
     login_attempts_per_minute: Annotated[int, Field(ge=1)] = 20

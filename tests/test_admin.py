@@ -2,8 +2,10 @@
 their action log, user lookup and revoking a user's sessions."""
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -331,3 +333,124 @@ async def test_a_retry_logs_an_adjustment_whose_log_row_was_lost(
     assert retry.json()["replayed"] is True
     assert [row["action"] for row in await logged(database, user["id"])] == ["credit"]
     assert await play_money(http, server, token) == 105_000
+
+
+async def register(http: httpx.AsyncClient, server: ServerProcess) -> tuple[str, dict[str, Any]]:
+    name = f"staff_{secrets.token_hex(4)}"
+    reply = await http.post(
+        f"{server.base_url}/api/auth/register", json={"username": name, "password": "long enough"}
+    )
+    return reply.json()["token"], reply.json()["user"]
+
+
+async def test_an_admin_account_uses_the_back_office_under_its_own_name(
+    server: ServerProcess,
+    redis_url: str,
+    log_dir: Path,
+    http: httpx.AsyncClient,
+    database: asyncpg.Connection,
+) -> None:
+    """A registered account whose id is in CROUPIER_ADMIN_USERS signs in with its
+    password; its session token is its admin credential and its username the name on
+    every action, whatever X-Admin-Actor claims. Anyone else's session, a listed
+    guest's, or the admin's own token in a cookie, gets FORBIDDEN."""
+    _, boss = await register(http, server)
+    _, staff = await register(http, server)
+    guest_token, guest = await new_guest(http, server.base_url)
+    admins = json.dumps([boss["id"], guest["id"]])
+    site = await ServerProcess(log_dir, REDIS_URL=redis_url, CROUPIER_ADMIN_USERS=admins).start()
+    try:
+        login = await http.post(
+            f"{site.base_url}/api/auth/login",
+            json={"username": boss["name"], "password": "long enough"},
+        )
+        boss_token = login.json()["token"]
+        as_boss = {"Authorization": f"Bearer {boss_token}", "X-Admin-Actor": "Ada Ops"}
+        who = await http.get(f"{site.base_url}/api/admin/whoami", headers=as_boss)
+        assert who.status_code == 200 and who.json()["actor"] == boss["name"]
+        credit = await http.post(
+            f"{site.base_url}/api/admin/credit", json=gift(staff["id"]), headers=as_boss
+        )
+        assert credit.status_code == 200
+        assert [row["actor"] for row in await logged(database, staff["id"])] == [boss["name"]]
+
+        staff_token = (
+            await http.post(
+                f"{site.base_url}/api/auth/login",
+                json={"username": staff["name"], "password": "long enough"},
+            )
+        ).json()["token"]
+        refused = [
+            {"headers": {"Authorization": f"Bearer {staff_token}"}},
+            {"headers": {"Authorization": f"Bearer {guest_token}"}},
+            {"cookies": {"croupier_session": boss_token}},
+        ]
+        for request in refused:
+            headers = request.get("headers")
+            async with httpx.AsyncClient(
+                base_url=site.base_url, cookies=request.get("cookies"), timeout=30
+            ) as client:
+                for path in ("/api/admin/whoami", "/api/admin/users?q=x"):
+                    response = await client.get(path, headers=headers)
+                    assert response.status_code == 403, (request, path)
+                response = await client.post(
+                    "/api/admin/credit", json=gift(staff["id"]), headers=headers
+                )
+                assert response.status_code == 403
+
+        await http.post(f"{site.base_url}/api/auth/logout", headers=as_boss)
+        after = await http.get(f"{site.base_url}/api/admin/whoami", headers=as_boss)
+        assert after.status_code == 403
+    finally:
+        await site.stop()
+    assert [row["action"] for row in await logged(database, staff["id"])] == ["credit"]
+
+
+async def test_lookups_are_logged_and_find_a_guest_by_name(
+    server: ServerProcess, http: httpx.AsyncClient, database: asyncpg.Connection
+) -> None:
+    _, guest = await new_guest(http, server.base_url)
+    async with asyncio.timeout(30):  # the account reaches PostgreSQL through the archiver
+        while not await database.fetchval("SELECT 1 FROM users WHERE id = $1", guest["id"]):
+            await asyncio.sleep(0.1)
+    url = f"{server.base_url}/api/admin/users"
+    found = await http.get(url, params={"q": guest["name"].upper()}, headers=ADMIN)
+    assert found.status_code == 200 and found.json()["user"]["id"] == guest["id"]
+    rows = await logged(database, guest["id"])
+    assert [(row["actor"], row["action"], row["reason"]) for row in rows] == [
+        ("Ada Ops", "lookup", "")
+    ]
+    assert json.loads(rows[0]["details"]) == {"q": guest["name"].upper(), "found": True}
+
+    probe = f"nobody_{secrets.token_hex(4)}"
+    missing = await http.get(url, params={"q": probe}, headers=ADMIN)
+    assert missing.status_code == 404
+    unmatched = await database.fetch(
+        "SELECT actor FROM admin_actions WHERE action = 'lookup' AND target_user IS NULL"
+        " AND details->>'q' = $1",
+        probe,
+    )
+    assert [row["actor"] for row in unmatched] == ["Ada Ops"]
+
+
+async def test_a_guest_name_two_guests_share_asks_for_an_id(
+    server: ServerProcess, http: httpx.AsyncClient, database: asyncpg.Connection
+) -> None:
+    """Guest names are `guest-` and six digits of the id: they can repeat."""
+    name = f"guest-{secrets.token_hex(2)}zz"  # never a real guest's (not hex)
+    ids = [secrets.token_hex(8) for _ in range(2)]
+    for user_id in ids:
+        await database.execute(
+            "INSERT INTO users (id, name, kind, created_at) VALUES ($1, $2, 'guest', 0)",
+            user_id,
+            name,
+        )
+    try:
+        response = await http.get(
+            f"{server.base_url}/api/admin/users", params={"q": name}, headers=ADMIN
+        )
+        error = response.json()["error"]
+        assert response.status_code == 400 and error["field"] == "q"
+        assert all(user_id in error["message"] for user_id in ids)
+    finally:
+        await database.execute("DELETE FROM users WHERE id = ANY($1::text[])", ids)

@@ -3,8 +3,10 @@ the balance and see it in the user's open tab and in both ledgers, the action lo
 the report charts drawn from real bets (see test_browser.py for the harness)."""
 
 import asyncio
+import json
 import re
 import secrets
+from pathlib import Path
 
 import httpx
 
@@ -62,6 +64,7 @@ async def open_office(office: Site) -> Page:
 
 async def sign_in(page: Page, token: str) -> None:
     form = page.locator("#sign-in")
+    await form.get_by_role("tab", name="Admin token").click()
     await form.get_by_label("Your name").fill("Ada Ops")
     await form.get_by_label("Admin token").fill(token)
     await form.get_by_role("button", name="Sign in").click()
@@ -83,7 +86,7 @@ async def test_an_admin_adjusts_a_balance_the_players_tab_sees_it(
         await expect(page.locator("#sign-in-error")).to_have_text("Wrong admin token")
         await expect(page.locator("#office")).to_be_hidden()
         await sign_in(page, ADMIN_TOKEN)
-        await expect(page.locator("#admin-who")).to_have_text("Signed in as Ada Ops")
+        await expect(page.locator("#admin-who .user-chip")).to_have_text("Signed in as Ada Ops")
 
         # The report charts and edges, from the bets just made (and any before).
         await expect(
@@ -99,7 +102,7 @@ async def test_an_admin_adjusts_a_balance_the_players_tab_sees_it(
         await expect(page.locator('[data-live="players"] dd')).not_to_have_text("0")
 
         # Find the user, credit 12.34 PLAY with a reason.
-        await page.get_by_label("User id or username").fill(user["id"])
+        await page.get_by_label("User id, username or guest name").fill(user["id"])
         await page.get_by_role("button", name="Find").click()
         await expect(page.locator('[data-field="name"] dd')).to_have_text(user["name"])
         figure = page.locator('[data-balance="PLAY"] dd')
@@ -125,3 +128,58 @@ async def test_an_admin_adjusts_a_balance_the_players_tab_sees_it(
     await expect(player.get_by_test_id("balance")).to_have_text(shown)
     await player.goto(f"{site.base_url}/#/wallet")
     await expect(player.locator(".badge-adjust").first).to_be_visible()
+
+
+async def test_an_admin_account_signs_in_with_its_password_and_signs_out(
+    browser: Browser, server: ServerProcess, redis_url: str, log_dir: Path
+) -> None:
+    """The role goes with an account id in CROUPIER_ADMIN_USERS; signing out ends the
+    session on the server, and another account is told it is not an admin."""
+    accounts = []
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        for _ in range(2):
+            name = f"boss_{secrets.token_hex(4)}"
+            body = {"username": name, "password": "long enough"}
+            accounts.append((await http.post("/api/auth/register", json=body)).json()["user"])
+    boss, other = accounts
+    admins = json.dumps([boss["id"]])
+    process = await ServerProcess(log_dir, REDIS_URL=redis_url, CROUPIER_ADMIN_USERS=admins).start()
+    try:
+        async with site_on(browser, process) as office:
+            page = await open_office(office)
+            form = page.locator("#sign-in")
+            await expect(form.get_by_label("Admin token")).to_be_hidden()
+            await form.get_by_label("Username").fill(other["name"])
+            await form.get_by_label("Password").fill("long enough")
+            await form.get_by_role("button", name="Sign in").click()
+            await expect(page.locator("#sign-in-error")).to_have_text(
+                "This account is not an admin"
+            )
+            await form.get_by_label("Username").fill(boss["name"])
+            await form.get_by_label("Password").fill("long enough")
+            await form.get_by_role("button", name="Sign in").click()
+            chip = page.locator("#admin-who .user-chip")
+            await expect(chip).to_have_text(f"Signed in as {boss['name']}")
+            await expect(page.locator("#office")).to_be_visible()
+            sessions = await office.context.request.get(
+                f"{process.base_url}/api/admin/users", params={"q": boss["id"]}
+            )
+            assert sessions.status == 403, "the session is never a cookie of the back office"
+            await page.get_by_role("button", name="Sign out").click()
+            await expect(page.locator("#sign-in")).to_be_visible()
+        async with httpx.AsyncClient(base_url=process.base_url, timeout=30) as http:
+            signed_in = await http.post(
+                "/api/auth/login", json={"username": boss["name"], "password": "long enough"}
+            )
+            headers = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+            # Left: the session of the registration and this one; the back office's ended.
+            async with asyncio.timeout(10):
+                while True:
+                    found = await http.get(
+                        "/api/admin/users", params={"q": boss["id"]}, headers=headers
+                    )
+                    if len(found.json()["sessions"]) == 2:
+                        break
+                    await asyncio.sleep(0.2)
+    finally:
+        await process.stop()

@@ -14,7 +14,7 @@ export class ApiError extends Error {
  * Call an API path; resolves with the JSON answer or rejects with an ApiError.
  * `headers` are added to the request; `credentials: "omit"` leaves the session cookie out.
  */
-export async function api(path, { method = "GET", body, query, headers = {}, credentials = "same-origin" } = {}) {
+export async function api(path, { method = "GET", body, query, headers = {}, credentials = "same-origin", keepalive = false } = {}) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -28,6 +28,7 @@ export async function api(path, { method = "GET", body, query, headers = {}, cre
     response = await fetch(url, {
       method,
       credentials,
+      keepalive,
       headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });

@@ -1,11 +1,11 @@
-// The back office: sign in with the admin token, then live figures, user lookup,
-// reports and the action log.
+// The back office: sign in with an admin account or the admin token, then live figures,
+// user lookup, reports and the action log.
 
 import { h, replaceChildren } from "../dom.js";
 import { plainWords } from "../errors.js";
 import { formatAmount } from "../money.js";
 import { toast } from "../ui/toast.js";
-import { admin, signIn, signOut } from "./api.js";
+import { admin, signIn, signInAccount, signOut } from "./api.js";
 import { showProfit, showWinners } from "./reports.js";
 import { showUser } from "./user.js";
 
@@ -89,18 +89,48 @@ async function open() {
   setInterval(() => showLive().catch(failed), LIVE_EVERY_MS);
 }
 
+function setSignInMode(mode) {
+  const form = $("sign-in");
+  form.dataset.mode = mode;
+  for (const tab of $("sign-in-tabs").children) tab.setAttribute("aria-selected", String(tab.dataset.mode === mode));
+  for (const part of form.querySelectorAll("[data-for]")) {
+    const shown = part.dataset.for === mode;
+    part.hidden = !shown;
+    for (const input of part.querySelectorAll("input")) input.required = shown;
+  }
+  $("sign-in-error").textContent = "";
+}
+
+$("sign-in-tabs").addEventListener("click", (event) => {
+  const tab = event.target.closest("[data-mode]");
+  if (tab) setSignInMode(tab.dataset.mode);
+});
+setSignInMode("account");
+
 $("sign-in").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const data = new FormData(event.target);
-  signIn(data.get("token"), data.get("actor").trim());
+  const form = event.target;
+  const data = new FormData(form);
+  const byAccount = form.dataset.mode === "account";
   try {
+    if (byAccount) await signInAccount(data.get("username").trim(), data.get("password"));
+    else signIn(data.get("token"), data.get("actor").trim());
     const who = await admin("whoami");
     currencies = who.currencies;
-    replaceChildren($("admin-who"), h("span", { class: "user-chip" }, `Signed in as ${who.actor}`));
-    event.target.reset();
+    const leave = h("button", { class: "btn btn-secondary btn-small", type: "button" }, "Sign out");
+    leave.addEventListener("click", () => { signOut(); location.reload(); });
+    const chip = h("span", { class: "user-chip", title: `Signed in as ${who.actor}` },
+      h("span", { class: "who-prefix" }, "Signed in as "), who.actor);
+    replaceChildren($("admin-who"), chip, leave);
+    form.reset();
     await open();
   } catch (error) {
     signOut();
-    $("sign-in-error").textContent = error.code === "FORBIDDEN" ? "Wrong admin token" : plainWords(error, error.message);
+    const refused = { FORBIDDEN: byAccount ? "This account is not an admin" : "Wrong admin token",
+      INVALID_CREDENTIALS: "Wrong username or password" }[error.code];
+    $("sign-in-error").textContent = refused ?? plainWords(error, error.message);
   }
 });
+
+// Leaving the page ends an admin account's session (the token lived in memory only).
+addEventListener("pagehide", () => signOut());
