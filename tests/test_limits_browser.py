@@ -68,7 +68,7 @@ async def test_a_limit_set_on_the_page_refuses_a_bet_with_its_message(
     async with site_on(browser, server) as office:
         admin = await open_office(office)
         await sign_in(admin, ADMIN_TOKEN)
-        await admin.get_by_label("User id or username").fill(user["id"])
+        await admin.get_by_label("User id, username or guest name").fill(user["id"])
         await admin.get_by_role("button", name="Find").click()
         limits = admin.locator('[data-section="limits"]')
         shown = limits.locator('tr[data-limit="PLAY:loss:day"]')
