@@ -14,7 +14,6 @@ from typing import Any
 from server.errors import CroupierError, ErrorCode
 from server.limits.periods import DEFAULT_ZONE, Clock
 from server.redis_scripts import Arg, Script
-from server.wallet.keys import UserKeys
 
 CACHED_ZONES = 65_536
 """Users whose zone (other than UTC) a process keeps, least recently used dropped first."""
@@ -52,11 +51,10 @@ class LimitContexts:
     async def run(
         self, script: Script, user_id: str, keys: Sequence[str], args: Sequence[Arg]
     ) -> Any:
-        """Call a script that checks or counts limits: the user's limits key and the
-        context are appended to `keys` and `args`; a ZONE answer is retried in that zone."""
-        all_keys = [*keys, UserKeys(user_id).limits]
+        """Call a script that checks or counts limits (`keys` end with the user's limits
+        key) with the context appended to `args`; a ZONE answer is retried in that zone."""
         for _ in range(ZONE_ATTEMPTS):
-            reply = await script(keys=all_keys, args=[*args, self.context(user_id)])
+            reply = await script(keys=keys, args=[*args, self.context(user_id)])
             if reply[0] != "ZONE":
                 return reply
             self.learn(user_id, reply[1])

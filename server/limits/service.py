@@ -128,7 +128,7 @@ class PlayerLimits:
             args = ["pause", kind, "never" if lasts is None else str(now + lasts)]
         else:
             args = ["reality_check", str(change.reality_check_min)]
-        reply = await self._contexts.run(self._set, user_id, [], args)
+        reply = await self._contexts.run(self._set, user_id, [UserKeys(user_id).limits], args)
         if reply[0] != "ok":
             raise script_error(reply)
         _, old, new, effective_at = reply

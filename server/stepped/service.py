@@ -141,7 +141,7 @@ class SteppedGames:
         keys = UserKeys(user_id)
         redis_keys = [
             keys.wallet, keys.ledger, keys.idempotency(f"game:{key}"), keys.seeds, keys.games,
-            keys.open_on_seeds, keys.games_due, keys.journal,
+            keys.open_on_seeds, keys.games_due, keys.journal, keys.limits,
         ]  # fmt: skip
         args = [
             user_id,
@@ -274,6 +274,7 @@ class SteppedGames:
             [
                 keys.wallet, keys.ledger, keys.idempotency(f"game-settle:{state['id']}"),
                 keys.games, keys.bets, keys.open_on_seeds, keys.games_due, keys.journal,
+                keys.limits,
             ],
             [
                 state["user"], state["game"], str(state["id"]), version,

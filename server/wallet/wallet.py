@@ -213,7 +213,7 @@ class Wallet:
     async def _run(self, script: Script, user: str, key: str, args: list[str]) -> Movement:
         keys = UserKeys(user)
         redis_keys = [
-            keys.wallet, keys.ledger, keys.idempotency(check_key(key)), keys.journal,
+            keys.wallet, keys.ledger, keys.idempotency(check_key(key)), keys.journal, keys.limits,
         ]  # fmt: skip
         reply = await self._limits.run(script, user, redis_keys, [*args, self._ttl, keys.events])
         if self._journal is not None:
