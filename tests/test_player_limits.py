@@ -20,8 +20,12 @@ from redis.asyncio import Redis
 
 from server.audit import audit_user
 from server.crash import keys as crash_keys
-from server.limits.periods import periods
+from server.errors import CroupierError, ErrorCode
+from server.limits.context import LimitContexts
+from server.limits.periods import Clock, periods
 from server.redis_client import connect
+from server.redis_scripts import ScriptRunner
+from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.crash_chain import crafted_hashes, install_chain
 from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
 from tests.wsclient import ReplyError, WsClient, new_guest
@@ -538,6 +542,45 @@ async def test_wins_lower_the_loss_counted(
     assert limit_of(await player.view(sites["a"]), "loss", "month")["used"] == total_lost
     assert total_lost <= 1_000
     await balanced(limits_redis, player.id)
+
+
+async def test_the_wallet_counts_stakes_payouts_and_refunds_and_not_adjustments(
+    limits_redis_url: str, limits_redis: Redis
+) -> None:
+    """Wallet calls as Crash makes them, on a clock set to midday (no period ends mid-test)."""
+    now = int(time.time() * 1000)
+    midday = periods("UTC", now).day_start + DAY_MS // 2
+    clock = Clock((midday - now) / 1000)
+    runner = ScriptRunner(limits_redis_url)
+    wallet = Wallet(
+        limits_redis, WalletScripts.register(runner), 86_400, limits=LimitContexts(clock)
+    )
+    user = secrets.token_hex(8)
+    try:
+        await wallet.credit(user, 10_000, "PLAY", key="signup", kind="deposit")
+        limits = UserKeys(user).limits
+        await limits_redis.hset(limits, mapping={"PLAY:loss:day": 1_000, "PLAY:deposit:day": 5_000})
+        first = await wallet.debit(user, 600, "PLAY", key="b1", game="crash", ref="crash:1")
+        with pytest.raises(CroupierError) as caught:
+            await wallet.debit(user, 401, "PLAY", key="b2", game="crash", ref="crash:1")
+        assert caught.value.code is ErrorCode.LOSS_LIMIT
+        assert caught.value.data == {"resets_at": periods("UTC", clock.now_ms()).day_end}
+        assert first.tx is not None
+        await wallet.rollback(user, first.tx["id"], key="r1", kind="refund")
+        second = await wallet.debit(user, 1_000, "PLAY", key="b3", game="crash", ref="crash:2")
+        assert second.tx is not None
+        await wallet.settle(user, second.tx["id"], 400, key="s2")
+        await wallet.credit(user, 7_000, "PLAY", key="gift", kind="adjust")
+        await wallet.credit(user, 5_000, "PLAY", key="top-up", kind="deposit")
+        with pytest.raises(CroupierError) as caught:
+            await wallet.credit(user, 1, "PLAY", key="more", kind="deposit")
+        assert caught.value.code is ErrorCode.DEPOSIT_LIMIT
+        counters = await limits_redis.hgetall(limits)
+        assert (counters["PLAY:day:loss"], counters["PLAY:day:wager"]) == ("600", "1600")
+        assert counters["PLAY:day:deposit"] == "5000"
+        assert (await balanced(limits_redis, user))["PLAY"] == 10_000 + 7_000 + 5_000 - 600
+    finally:
+        await runner.aclose()
 
 
 # --- bad input ---------------------------------------------------------------------------
