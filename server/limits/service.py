@@ -73,9 +73,9 @@ class PlayerLimits:
         self._currencies = currencies
         self._set = runner.script(script_source(_HERE / "limits_set.lua"))
 
-    async def view(self, user_id: str, *, history: bool = True) -> dict[str, Any]:
+    async def view(self, user_id: str) -> dict[str, Any]:
         """The user's settings, each limit with what is used of it and when that resets,
-        and (with `history`) the latest changes, newest first."""
+        and the latest changes, newest first."""
         fields: dict[str, str] = await self._redis.hgetall(UserKeys(user_id).limits)
         now = self._contexts.clock.now_ms()
         zone = fields.get("zone", DEFAULT_ZONE)
@@ -101,16 +101,14 @@ class PlayerLimits:
         if pause_ends is not None and (pause_ends == "never" or now < int(pause_ends)):
             until = None if pause_ends == "never" else int(pause_ends)
             pause = {"kind": fields["pause"], "until": until}
-        view: dict[str, Any] = {
+        return {
             "zone": zone,
             "now": now,
             "limits": limits,
             "pause": pause,
             "reality_check_min": int(fields.get("reality_check_min", 0)),
+            "history": await self.history(user_id),
         }
-        if history:
-            view["history"] = await self.history(user_id)
-        return view
 
     async def change(self, user_id: str, change: LimitChange) -> dict[str, Any]:
         """Apply one change by the player (see limits_set.lua for the rules), record it and
