@@ -30,7 +30,8 @@ export function walletPage(el, app) {
   el.append(
     h("section", { class: "card wallet-head" },
       h("div", { class: "wallet-title" }, h("h1", {}, "Wallet"),
-        h("a", { class: "btn btn-secondary", href: "#/limits" }, "Limits"), faucet), balances),
+        h("div", { class: "wallet-actions" }, h("a", { class: "btn btn-secondary", href: "#/limits" }, "Limits"), faucet)),
+      balances),
     h("section", { class: "card" },
       h("div", { class: "card-head" }, h("h2", {}, "Transactions"),
         h("div", { class: "inline-field" }, h("label", { for: "tx-game" }, "Game"), filter)),
