@@ -22,6 +22,7 @@ class Metrics:
         """Supervised background loop name -> restarts after a failure (server/supervise.py)."""
         self.archived_records = 0
         self.archive_lag_ms = 0
+        self.archive_upserts = 0
         self.journal_backlog = 0
         self.gc_pauses = GcPauses()
 
@@ -77,6 +78,10 @@ class Metrics:
             " PostgreSQL.",
             "# TYPE croupier_archived_records_total counter",
             f"croupier_archived_records_total {self.archived_records}",
+            "# HELP croupier_archive_upserts_total Batches written by upserts, not COPY, because"
+            " a row of theirs was in PostgreSQL already.",
+            "# TYPE croupier_archive_upserts_total counter",
+            f"croupier_archive_upserts_total {self.archive_upserts}",
             "# HELP croupier_archive_lag_ms Age of the oldest record of the last archived batch.",
             "# TYPE croupier_archive_lag_ms gauge",
             f"croupier_archive_lag_ms {self.archive_lag_ms}",

@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 from games.crash import crash_point
 from server.crash.config import DEFAULT_SALT
 from server.crash.records import hundredths
-from server.db.archiver import GROUP, Rows
+from server.db.archiver import GROUP
+from server.db.batch import Rows
 from server.db.migrate import migrate, migration_files
 from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect

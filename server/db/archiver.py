@@ -4,13 +4,14 @@ Every script that moves money appends what it wrote to the journal stream of
 the user's cluster slot (`{s<n>}:journal`) in the same atomic step. Each
 instance archives the slots its own scripts wrote to, a few times a second:
 it reads new records with XREADGROUP (consumer group `archiver`, one consumer
-per instance), writes them to PostgreSQL in one transaction with
-`ON CONFLICT` on their natural keys, then acknowledges and deletes them. A
-crash between the commit and the acknowledgement leaves the records pending;
-they are written again, harmlessly. Every `archive_full_pass_s` one instance
-(a short lease) also looks at every slot, claims records left pending longer
-than `archive_claim_idle_s` by a consumer that went away, and archives what
-it finds: nothing is left behind by an instance that stopped.
+per instance), writes them to PostgreSQL in one transaction (`COPY`, or
+upserts on their natural keys when a row is there already: see `batch`), then
+acknowledges and deletes them. A crash between the commit and the
+acknowledgement leaves the records pending; they are written again,
+harmlessly. Every `archive_full_pass_s` one instance (a short lease) also
+looks at every slot, claims records left pending longer than
+`archive_claim_idle_s` by a consumer that went away, and archives what it
+finds: nothing is left behind by an instance that stopped.
 """
 
 import asyncio
@@ -26,7 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from server.config import Settings
-from server.db.migrate import Connection
+from server.db.batch import Rows
 from server.logs import LogThrottle
 from server.metrics import Metrics
 from server.redis_scripts import ScriptRunner
@@ -51,81 +52,12 @@ TRIM_BUDGET = 500
 """Most ledger entries and bet records one trim drops (the next batch drops more)."""
 FULL_PASS_LEASE_KEY = "croupier:archiver:full-pass"
 
-# One statement per table and batch. The records go as they were journaled (JSON
-# text; a script's ledger entries and bet records as one array of {"k", "d"})
-# and PostgreSQL parses them: the archiver decodes nothing.
-_INSERT_ENTRIES = """
-WITH incoming AS (  -- an entry twice in a batch (opened, then settled): its last form
-    SELECT DISTINCT ON (e->>'user', (e->>'id')::bigint) e
-    FROM unnest($1::text[]) WITH ORDINALITY AS t(raw, n),
-         jsonb_array_elements(raw::jsonb) WITH ORDINALITY AS x(r, m),
-         LATERAL (SELECT r->'d' AS e) j
-    WHERE r->>'k' = 'entry'
-    ORDER BY e->>'user', (e->>'id')::bigint, n DESC, m DESC
-), entries AS (
-    INSERT INTO ledger_entries (user_id, entry_id, type, amount, currency, game, ref, status,
-                                balance_after, created_at)
-    SELECT e->>'user', (e->>'id')::bigint, e->>'type', (e->>'amount')::bigint, e->>'currency',
-           e->>'game', e->>'ref', e->>'status', (e->>'balance_after')::bigint,
-           (e->>'created_at')::bigint
-    FROM incoming
-    ON CONFLICT (user_id, entry_id) DO UPDATE SET status = EXCLUDED.status
-    WHERE ledger_entries.status = 'open'
-)
--- Double entry: the player's account, and the opposite on the house (bets, wins,
--- refunds, rollbacks) or the treasury (deposits and adjustments).
-INSERT INTO postings (user_id, entry_id, account, currency, amount)
-SELECT e->>'user', (e->>'id')::bigint, side.account, e->>'currency',
-       side.sign * (e->>'amount')::bigint
-FROM incoming CROSS JOIN LATERAL (VALUES
-    ('player', 1),
-    (CASE WHEN e->>'type' IN ('deposit', 'adjust') THEN 'treasury' ELSE 'house' END, -1)
-) AS side(account, sign)
-ON CONFLICT DO NOTHING
-"""
-_INSERT_BETS = """
-INSERT INTO bets (user_id, bet_id, game, currency, amount, payout, server_seed_hash, record,
-                  created_at, settled_at)
-SELECT u, (r->>'id')::bigint, r->>'game', r->>'currency', (r->>'amount')::bigint,
-       (r->>'payout')::bigint, r->>'server_seed_hash', r, (r->>'created_at')::bigint,
-       (r->>'settled_at')::bigint
-FROM unnest($1::text[], $2::text[]) AS t(u, raw), jsonb_array_elements(raw::jsonb) AS x(k),
-     LATERAL (SELECT k->'d' AS r) j
-WHERE k->>'k' = 'bet'
-ON CONFLICT DO NOTHING
-"""
-_INSERT_SEEDS = """
-INSERT INTO revealed_seeds (user_id, server_seed_hash, server_seed, client_seed, next_nonce,
-                            revealed_at)
-SELECT u, s->>'server_seed_hash', s->>'server_seed', s->>'client_seed', (s->>'nonce')::bigint,
-       (s->>'revealed_at')::bigint
-FROM unnest($1::text[], $2::text[]) AS t(u, raw), LATERAL (SELECT raw::jsonb AS s) j
-ON CONFLICT DO NOTHING
-"""
 _ARCHIVED_UPTO = """
 SELECT u.user_id,
        coalesce((SELECT max(entry_id) FROM ledger_entries l WHERE l.user_id = u.user_id), 0)
            AS entries,
        coalesce((SELECT max(bet_id) FROM bets b WHERE b.user_id = u.user_id), 0) AS bets
 FROM unnest($1::text[]) AS u(user_id)
-"""
-_INSERT_USERS = """
-INSERT INTO users (id, name, kind, password_hash, created_at)
-SELECT DISTINCT ON (a->>'id')
-       a->>'id', a->>'name', a->>'kind', a->>'password_hash', (a->>'created_at')::bigint
-FROM unnest($1::text[]) AS t(raw), LATERAL (SELECT raw::jsonb AS a) j
-ORDER BY a->>'id', a->>'kind' = 'registered' DESC
-ON CONFLICT (id) DO UPDATE
-SET name = EXCLUDED.name, kind = EXCLUDED.kind, password_hash = EXCLUDED.password_hash
-WHERE users.kind = 'guest' AND EXCLUDED.kind = 'registered'
-"""
-"""A guest becomes registered (an upgrade journals the account again); nothing else changes."""
-_INSERT_ROUNDS = """
-INSERT INTO crash_rounds (chain, id, hash, point_x100, voided, crashed_at, totals)
-SELECT r->>'chain', (r->>'id')::bigint, r->>'hash', (r->>'point_x100')::bigint,
-       (r->>'voided')::boolean, (r->>'crashed_at')::bigint, r->'totals'
-FROM unnest($1::text[]) AS t(raw), LATERAL (SELECT raw::jsonb AS r) j
-ON CONFLICT DO NOTHING
 """
 
 
@@ -137,52 +69,6 @@ def consumer_name() -> str:
 def journal_key(slot: int) -> str:
     """The journal stream of slot `slot`."""
     return slot_key(slot, JOURNAL)
-
-
-class Rows:
-    """The journal records of a batch, as the JSON text they were written in."""
-
-    def __init__(self) -> None:
-        self.record_users: list[str] = []
-        self.records: list[str] = []
-        """Arrays of ledger entries and bet records, one per script (and its user)."""
-        self.seed_users: list[str] = []
-        self.seeds: list[str] = []
-        self.rounds: list[str] = []
-        self.users: list[str] = []
-
-    def add(self, kind: str, user: str, data: str) -> None:
-        """Add one journal record: kind `records` (a script's ledger entries and bet
-        records), `entry` or `bet` (one of them alone), `seed`, `user` (an account) or
-        `round` (a finished Crash round, no user), its user and its JSON."""
-        if kind == "records":
-            self.record_users.append(user)
-            self.records.append(data)
-        elif kind in ("entry", "bet"):
-            self.record_users.append(user)
-            self.records.append(f'[{{"k":"{kind}","d":{data}}}]')
-        elif kind == "seed":
-            self.seed_users.append(user)
-            self.seeds.append(data)
-        elif kind == "round":
-            self.rounds.append(data)
-        elif kind == "user":
-            self.users.append(data)
-        else:
-            raise ValueError(f"unknown journal record kind {kind!r}")
-
-    async def write(self, connection: Connection) -> None:
-        """Insert every row in one transaction (a replayed row changes nothing)."""
-        async with connection.transaction():
-            if self.users:
-                await connection.execute(_INSERT_USERS, self.users)
-            if self.records:
-                await connection.execute(_INSERT_ENTRIES, self.records)
-                await connection.execute(_INSERT_BETS, self.record_users, self.records)
-            if self.seeds:
-                await connection.execute(_INSERT_SEEDS, self.seed_users, self.seeds)
-            if self.rounds:
-                await connection.execute(_INSERT_ROUNDS, self.rounds)
 
 
 class Archiver:
@@ -208,14 +94,22 @@ class Archiver:
         self._full_pass_s = settings.archive_full_pass_s
         self._claim_idle_ms = int(settings.archive_claim_idle_s * 1000)
         self._groups: set[int] = set()
+        self._archiving = asyncio.Lock()
+        """One archive round at a time: two would read and write the same pending records."""
+        self._unacknowledged: set[int] = set()
+        """Slots where this consumer may hold records it read and did not acknowledge (a
+        round failed, or records were claimed from a consumer that went away)."""
         self._done = runner.script((Path(__file__).parent / "journal_done.lua").read_text())
         self._trim = runner.script(script_source(TRIM_SCRIPT))
         self._window = str(settings.history_window)
 
     async def run(self) -> None:
-        """Archive the slots this instance wrote to, a few times a second, forever."""
+        """Archive the slots this instance wrote to, forever: a round every HINT_INTERVAL_S,
+        or at once after a round that took longer."""
+        started = time.monotonic()
         while True:
-            await asyncio.sleep(HINT_INTERVAL_S)
+            await asyncio.sleep(max(0.0, started + HINT_INTERVAL_S - time.monotonic()))
+            started = time.monotonic()
             slots = self._journal.take()
             if not slots:
                 continue
@@ -256,11 +150,21 @@ class Archiver:
     async def archive(self, slots: list[int]) -> int:
         """Archive every record of these slots' journals this consumer can take: each
         round reads every slot at once and writes what it found in one transaction."""
+        async with self._archiving:
+            try:
+                return await self._archive_slots(slots)
+            except BaseException:
+                self._unacknowledged.update(slots)
+                raise
+
+    async def _archive_slots(self, slots: list[int]) -> int:
         await asyncio.gather(*(self._ensure_group(slot) for slot in slots))
         archived = 0
         # First what this consumer read but did not acknowledge, then new records.
-        for start in ("0", ">"):
-            keys = [journal_key(slot) for slot in slots]
+        pending = [slot for slot in slots if slot in self._unacknowledged]
+        self._unacknowledged.difference_update(pending)
+        for start, chosen in (("0", pending), (">", slots)):
+            keys = [journal_key(slot) for slot in chosen]
             while keys:
                 found = await asyncio.gather(*(self._read(key, start) for key in keys))
                 batch = [
@@ -287,31 +191,30 @@ class Archiver:
     async def _archive(self, batch: list[tuple[str, list[tuple[str, list[str]]]]]) -> None:
         """Write the records of several journals in one transaction, then forget them."""
         rows = Rows()
-        users: set[str] = set()
         oldest_ms = int(time.time() * 1000)
         for _, records in batch:
             for _, fields in records:
                 if fields:  # a record deleted after it was read has none
-                    kind, user, data = fields[1], fields[3], fields[5]  # k, u, d as written
-                    rows.add(kind, user, data)
-                    if kind in ("records", "entry", "bet"):
-                        users.add(user)
+                    rows.add(fields[1], fields[3], fields[5])  # k, u, d as written
             oldest_ms = min(oldest_ms, int(records[0][0].partition("-")[0]))
         async with self._pool.acquire() as connection:
-            await rows.write(connection)
+            if not await rows.write(connection):
+                self._metrics.archive_upserts += 1
+        # PostgreSQL holds them now: forget them, and trim their users' history in Redis
+        # to its recent window.
         await asyncio.gather(
             *(
                 self._done(keys=[key], args=[GROUP, *(record_id for record_id, _ in records)])
                 for key, records in batch
-            )
+            ),
+            self._trim_histories(sorted(rows.users_with_history())),
         )
-        # PostgreSQL holds these users' history now: Redis keeps their recent window.
-        if users:
-            await self._trim_histories(sorted(users))
         self._metrics.archive_lag_ms = max(0, int(time.time() * 1000) - oldest_ms)
 
     async def _trim_histories(self, users: list[str]) -> None:
         """Trim what PostgreSQL holds of these users' history (up to its highest ids)."""
+        if not users:
+            return
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(_ARCHIVED_UPTO, users)
         upto = {row["user_id"]: (row["entries"], row["bets"]) for row in rows}
@@ -341,5 +244,7 @@ class Archiver:
             start, claimed, *_ = await self._redis.xautoclaim(
                 journal_key(slot), GROUP, self._consumer, self._claim_idle_ms, start, count=BATCH
             )
+            if claimed:
+                self._unacknowledged.add(slot)
             if start == "0-0" or not claimed:
                 return
