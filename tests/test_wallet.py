@@ -289,14 +289,14 @@ async def test_every_change_publishes_its_balance_event(wallet: Wallet, redis: R
         {
             "event": "balance",
             "data": {
-                "currency": "PLAY", "balance": 500, "version": 1,
+                "currency": "PLAY", "balance": 500, "version": 1, "entries": 1,
                 "reason": {"type": "deposit", "game": None, "ref": "signup"},
             },
         },
         {
             "event": "balance",
             "data": {
-                "currency": "PLAY", "balance": 300, "version": 2,
+                "currency": "PLAY", "balance": 300, "version": 2, "entries": 1,
                 "reason": {"type": "bet", "game": "dice", "ref": "r1"},
             },
         },
