@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     COOL_OFF = "COOL_OFF"
     SELF_EXCLUDED = "SELF_EXCLUDED"
     UNKNOWN_ZONE = "UNKNOWN_ZONE"
+    ZONE_LOCKED = "ZONE_LOCKED"
     INTERNAL = "INTERNAL"
 
 
@@ -74,6 +75,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.COOL_OFF: 403,
     ErrorCode.SELF_EXCLUDED: 403,
     ErrorCode.UNKNOWN_ZONE: 400,
+    ErrorCode.ZONE_LOCKED: 409,
     ErrorCode.INTERNAL: 500,
 }
 

@@ -389,6 +389,13 @@ async def test_a_removed_limit_stays_until_24_hours_pass(
     await dice(await player.tab(sites["later"]), 501)
 
 
+ZONES = ["Pacific/Kiritimati", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin",
+         "America/New_York", "America/Los_Angeles", "Pacific/Pago_Pago", "Asia/Dubai",
+         "Australia/Sydney", "America/Sao_Paulo", "Atlantic/Azores", "Asia/Bangkok",
+         "Pacific/Honolulu"]  # fmt: skip
+"""Zones around the globe: one of them has its midnight within the next two hours."""
+
+
 async def test_the_period_follows_the_players_zone(
     sites: dict[str, ServerProcess],
     limits_redis: Redis,
@@ -400,11 +407,7 @@ async def test_the_period_follows_the_players_zone(
     UTC's): a player of that zone starts a new day there, a player in UTC does not."""
     now = int(time.time() * 1000)
     utc_midnight = next_midnight_ms("UTC", now)
-    zones = ["Pacific/Kiritimati", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin",
-             "America/New_York", "America/Los_Angeles", "Pacific/Pago_Pago", "Asia/Dubai",
-             "Australia/Sydney", "America/Sao_Paulo", "Atlantic/Azores", "Asia/Bangkok",
-             "Pacific/Honolulu"]  # fmt: skip
-    zone = min(zones, key=lambda z: next_midnight_ms(z, now))
+    zone = min(ZONES, key=lambda z: next_midnight_ms(z, now))
     midnight = next_midnight_ms(zone, now)
     assert midnight < utc_midnight - 600_000, "some zone has its midnight before UTC's"
     offset_s = (midnight - now) / 1000 + 60
@@ -433,14 +436,53 @@ async def test_the_period_follows_the_players_zone(
 async def test_a_zone_change_never_resets_the_counters(
     sites: dict[str, ServerProcess], new_player: Any
 ) -> None:
+    """Counting starts with the first setting (here a zone); changing zones carries the
+    current periods' counts over, so a limit set afterwards sees them."""
+    player: Player = await new_player()
+    await player.set(sites["a"], zone="UTC")
+    await dice(await player.tab(sites["a"]), 100)
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Paris"):
+        await player.set(sites["a"], zone=zone)
+    view = await player.set(sites["a"], currency="PLAY", kind="wager", period="day", amount=100)
+    assert limit_of(view, "wager")["used"] == 100
+    await refused("WAGER_LIMIT", dice(await player.tab(sites["b"]), 1))
+
+
+async def test_a_zone_change_cannot_start_a_new_day_early(
+    sites: dict[str, ServerProcess],
+    limits_redis: Redis,
+    limits_redis_url: str,
+    log_dir: Path,
+    new_player: Any,
+) -> None:
+    """The attack: a UTC player who used a daily limit moves to the zone whose midnight
+    comes first, to bet again there before UTC's midnight. While a limit is set (or a
+    removal waits) the zone is locked: the change is refused, and past that zone's
+    midnight the player's day has not ended."""
+    now = int(time.time() * 1000)
+    zone = min(ZONES, key=lambda z: next_midnight_ms(z, now))
+    midnight = next_midnight_ms(zone, now)
+    assert midnight < next_midnight_ms("UTC", now) - 600_000
     player: Player = await new_player()
     await player.set(sites["a"], currency="PLAY", kind="wager", period="day", amount=100)
-    tab = await player.tab(sites["a"])
-    await dice(tab, 100)
-    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"):
-        view = await player.set(sites["a"], zone=zone)
-        assert limit_of(view, "wager")["used"] == 100
-        await refused("WAGER_LIMIT", dice(await player.tab(sites["b"]), 1))
+    await dice(await player.tab(sites["a"]), 100)
+    moved = await player.put(sites["a"], zone=zone)
+    assert moved.status_code == 409 and moved.json()["error"]["code"] == "ZONE_LOCKED"
+    await player.set(sites["a"], currency="PLAY", kind="wager", period="day", amount=None)
+    moved = await player.put(sites["a"], zone=zone)
+    assert moved.json()["error"]["code"] == "ZONE_LOCKED", "a removal waits 24 h: still locked"
+    after = await _start(
+        limits_redis_url, log_dir, CROUPIER_CLOCK_OFFSET_S=str((midnight - now) / 1000 + 60)
+    )
+    try:
+        await refused("WAGER_LIMIT", dice(await player.tab(after), 1))
+    finally:
+        for socket in player.sockets:
+            await socket.close()
+        player.sockets.clear()
+        await after.stop()
+    assert (await player.view(sites["a"]))["zone"] == "UTC"
+    await balanced(limits_redis, player.id)
 
 
 async def test_a_self_excluded_player_cannot_bet_or_deposit_and_nobody_lifts_it(

@@ -3,7 +3,8 @@
 -- or a removal only `delay` ms later (it waits in "<field>:next", applied by
 -- the money scripts when due); a pause (cool-off, self-exclusion) only ever
 -- gets longer; a new zone carries the counters of the current periods over (a
--- change of zone never resets them).
+-- change of zone never resets them), and is refused (ZONE_LOCKED) while any limit
+-- is set or waits to be removed.
 -- KEYS[1] limits {u:ID}:limits
 -- ARGV[1] what: limit | zone | pause | reality_check
 --   limit:  ARGV[2] field "<cur>:<kind>:<period>"  ARGV[3] amount ('' removes)  ARGV[4] delay ms
@@ -12,6 +13,7 @@
 --   reality_check: ARGV[2] minutes ('0': off)
 -- ARGV[last] limits context in the user's zone (see _limits.lua)
 -- Returns {'ok', old value, new value, effective at ms} ('' for none); {'ZONE', zone};
+-- {'ZONE_LOCKED', message};
 -- or, for a pause that would end sooner than the one in force,
 -- {COOL_OFF | SELF_EXCLUDED, message, its end ms or ''}.
 local what = ARGV[1]
@@ -35,6 +37,14 @@ if what == 'limit' then
     limits_put(L, field .. ':next', ARGV[3] .. '|' .. fmt_int(effective))
   end
 elseif what == 'zone' then
+  -- Locked while a limit is set or waits to go: a new zone could end a period early.
+  for field in pairs(L.f) do
+    local kind = string.match(field, '^[^:]+:(%a+):%a+')
+    if kind == 'loss' or kind == 'wager' or kind == 'deposit' then
+      return {'ZONE_LOCKED', 'the time zone cannot change while a limit is set or waits to'
+        .. ' be removed: it could end a period early'}
+    end
+  end
   old, new = L.f.zone or 'UTC', ARGV[2]
   local ids = {}
   for word in string.gmatch(ARGV[3], '%S+') do ids[#ids + 1] = word end

@@ -25,6 +25,7 @@ const WORDS = {
   COOL_OFF: "Your account is in a cool-off: no bets and no deposits",
   SELF_EXCLUDED: "Your account is self-excluded: no bets and no deposits",
   UNKNOWN_ZONE: "That time zone is not known",
+  ZONE_LOCKED: "The time zone cannot change while a limit is set (or waits to be removed)",
   NETWORK: "The server cannot be reached — check your connection",
   DISCONNECTED: "The connection dropped — try again",
   INTERNAL: "Something went wrong on the server — try again",
