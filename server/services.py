@@ -97,7 +97,14 @@ class Services:
             hub=Hub(redis, redis_url, wallet, metrics),
             metrics=metrics,
             bets=bets,
-            limits=PlayerLimits(redis, runner, limits, database, list(settings.currencies)),
+            limits=PlayerLimits(
+                redis,
+                runner,
+                limits,
+                database=database,
+                journal=journal,
+                currencies=list(settings.currencies),
+            ),
             stepped=SteppedGames(
                 redis,
                 runner,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
@@ -26,11 +27,13 @@ from server.limits.periods import Clock, periods
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
+from server.wallet.scripts import script_source
 from tests.crash_chain import crafted_hashes, install_chain
 from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
 from tests.wsclient import ReplyError, WsClient, new_guest
 
 LATER_S = 25 * 3600
+LIMITS_SET = Path(__file__).parent.parent / "server" / "limits" / "limits_set.lua"
 DAY_MS = 86_400_000
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 SETTINGS = {
@@ -742,3 +745,42 @@ async def test_limits_over_websocket_and_the_reality_check_setting(
     assert (await tab.request("limits"))["history"][0]["setting"] == "BTC:loss:day"
     off = await tab.request("limits.set", reality_check_min=0)
     assert off["reality_check_min"] == 0
+
+
+async def test_a_change_reaches_postgresql_through_the_journal_alone(
+    sites: dict[str, ServerProcess], limits_redis_url: str, database_url: str, new_player: Any
+) -> None:
+    """The change and its journal record are one atomic step: a change whose caller died
+    before writing it to PostgreSQL itself is recorded there by the archiver."""
+    player: Player = await new_player()
+    await player.set(sites["a"], reality_check_min=30)
+    keys = UserKeys(player.id)
+    contexts = LimitContexts(Clock())
+    runner = ScriptRunner(limits_redis_url)
+    try:
+        limits_set = runner.script(script_source(LIMITS_SET))
+        args = ["limit", "PLAY:loss:week", "5000", "86400000", player.id, "PLAY:loss:week"]
+        reply = await contexts.run(limits_set, player.id, [keys.limits, keys.journal], args)
+    finally:
+        await runner.aclose()
+    assert reply[0] == "ok" and int(reply[4]) == 2, "the second change of this player"
+    database = await asyncpg.connect(database_url)
+    try:
+        async with asyncio.timeout(30):  # the full pass reads every journal
+            while True:
+                rows = await database.fetch(
+                    "SELECT seq, setting, old_value, new_value FROM limit_changes"
+                    " WHERE user_id = $1 ORDER BY seq",
+                    player.id,
+                )
+                if len(rows) == 2:
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        await database.close()
+    assert [tuple(row) for row in rows] == [
+        (1, "reality_check", "0", "30"),
+        (2, "PLAY:loss:week", "", "5000"),
+    ]
+    history = (await player.view(sites["b"]))["history"]
+    assert [item["setting"] for item in history] == ["PLAY:loss:week", "reality_check"]

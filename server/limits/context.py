@@ -51,7 +51,7 @@ class LimitContexts:
     async def run(
         self, script: Script, user_id: str, keys: Sequence[str], args: Sequence[Arg]
     ) -> Any:
-        """Call a script that checks or counts limits (`keys` end with the user's limits
+        """Call a script that checks or counts limits (`keys` include the user's limits
         key) with the context appended to `args`; a ZONE answer is retried in that zone."""
         for _ in range(ZONE_ATTEMPTS):
             reply = await script(keys=keys, args=[*args, self.context(user_id)])

@@ -5,18 +5,23 @@
 -- gets longer; a new zone carries the counters of the current periods over (a
 -- change of zone never resets them), and is refused (ZONE_LOCKED) while any limit
 -- is set or waits to be removed.
--- KEYS[1] limits {u:ID}:limits
+-- KEYS[1] limits {u:ID}:limits  KEYS[2] journal of the user's slot
 -- ARGV[1] what: limit | zone | pause | reality_check
 --   limit:  ARGV[2] field "<cur>:<kind>:<period>"  ARGV[3] amount ('' removes)  ARGV[4] delay ms
 --   zone:   ARGV[2] the new zone  ARGV[3] its current period ids "<day> <week> <month>"
 --   pause:  ARGV[2] cool_off | self_exclusion  ARGV[3] the ms it ends, or 'never'
 --   reality_check: ARGV[2] minutes ('0': off)
+-- ARGV[last - 2] user id  ARGV[last - 1] the setting's name, as recorded
 -- ARGV[last] limits context in the user's zone (see _limits.lua)
--- Returns {'ok', old value, new value, effective at ms} ('' for none); {'ZONE', zone};
+-- A change is numbered (field "changes") and journaled (kind 'limit': {"user", "seq",
+-- "actor", "changed_at", "setting", "old", "new", "effective_at"}) in the same step,
+-- for the archiver to record in PostgreSQL.
+-- Returns {'ok', old value, new value, effective at ms, seq} ('' for none); {'ZONE', zone};
 -- {'ZONE_LOCKED', message};
 -- or, for a pause that would end sooner than the one in force,
 -- {COOL_OFF | SELF_EXCLUDED, message, its end ms or ''}.
-local what = ARGV[1]
+journal_to(KEYS[2])
+local what, user, setting = ARGV[1], ARGV[#ARGV - 2], ARGV[#ARGV - 1]
 local L, zone = limits_open(KEYS[1], ARGV[#ARGV], true)
 if zone then return zone end
 
@@ -77,4 +82,10 @@ else
   return {'BAD_REQUEST', 'unknown setting'}
 end
 limits_save(L)
-return {'ok', old, new, effective}
+local seq = redis.call('HINCRBY', KEYS[1], 'changes', 1)
+journal('limit', user, '{"user":' .. json_str(user) .. ',"seq":' .. fmt_int(seq)
+  .. ',"actor":' .. json_str(user) .. ',"changed_at":' .. fmt_int(L.now)
+  .. ',"setting":' .. cjson.encode(setting) .. ',"old":' .. cjson.encode(old)
+  .. ',"new":' .. cjson.encode(new) .. ',"effective_at":' .. fmt_int(effective) .. '}')
+journal_flush()
+return {'ok', old, new, effective, seq}

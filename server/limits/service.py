@@ -1,8 +1,10 @@
 """A player's limits: reading them with their counters, changing them, their history.
 
 Changes go through `limits_set.lua` (the rules of changes live there, atomic with
-the limits the money scripts read); each is then recorded in PostgreSQL
-(`limit_changes`). Nothing here can end a pause early: the script only extends one.
+the limits the money scripts read), which also journals each for the archiver to
+record in PostgreSQL (`limit_changes`); the change is also written there at once
+(the same row: a second write of it changes nothing), so its answer lists it.
+Nothing here can end a pause early: the script only extends one.
 """
 
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from server.limits.context import LimitContexts
 from server.limits.periods import DEFAULT_ZONE
 from server.limits.requests import DAY_MS, PAUSES, LimitChange, LimitKind, Period
 from server.redis_scripts import ScriptRunner
+from server.wallet.journal import Journal
 from server.wallet.keys import UserKeys
 from server.wallet.scripts import script_source
 
@@ -27,12 +30,13 @@ KINDS: tuple[LimitKind, ...] = ("loss", "wager", "deposit")
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
 HISTORY_ROWS = 50
 _RECORD = """
-INSERT INTO limit_changes (user_id, actor, changed_at, setting, old_value, new_value, effective_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO limit_changes (user_id, seq, actor, changed_at, setting, old_value, new_value,
+                           effective_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
 """
 _HISTORY = """
 SELECT actor, changed_at, setting, old_value, new_value, effective_at FROM limit_changes
-WHERE user_id = $1 ORDER BY id DESC LIMIT $2
+WHERE user_id = $1 ORDER BY seq DESC LIMIT $2
 """
 
 
@@ -64,10 +68,13 @@ class PlayerLimits:
         redis: Redis,
         runner: ScriptRunner,
         contexts: LimitContexts,
+        *,
         database: asyncpg.Pool,
+        journal: Journal,
         currencies: list[str],
     ) -> None:
         self._redis = redis
+        self._journal = journal
         self._contexts = contexts
         self._database = database
         self._currencies = currencies
@@ -126,14 +133,19 @@ class PlayerLimits:
             args = ["pause", kind, "never" if lasts is None else str(now + lasts)]
         else:
             args = ["reality_check", str(change.reality_check_min)]
-        reply = await self._contexts.run(self._set, user_id, [UserKeys(user_id).limits], args)
+        keys = UserKeys(user_id)
+        args += [user_id, change.setting]
+        reply = await self._contexts.run(self._set, user_id, [keys.limits, keys.journal], args)
+        self._journal.wrote(user_id)
         if reply[0] != "ok":
             raise script_error(reply)
-        _, old, new, effective_at = reply
+        _, old, new, effective_at, seq = reply
         if change.zone is not None:
             self._contexts.learn(user_id, change.zone)
+        # The journal holds the change already (the archiver records it); writing it now
+        # too puts it in the history this answer shows.
         await self._database.execute(
-            _RECORD, user_id, user_id, now, change.setting, old, new, int(effective_at)
+            _RECORD, user_id, int(seq), user_id, now, change.setting, old, new, int(effective_at)
         )
         return await self.view(user_id)
 
