@@ -34,6 +34,8 @@ from bench.common import machine
 from loadtest.worker import event_loop_runner
 from server.config import Settings
 from server.embedded_redis import EmbeddedRedis
+from server.limits.context import LimitContexts
+from server.limits.periods import Clock
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
@@ -68,9 +70,10 @@ def script_command(sha: str, kind: str) -> list[str]:
     keys = UserKeys(USER)
     op_kind = "bet" if kind == "debit" else "win"
     return [
-        "EVALSHA", sha, "4", keys.wallet, keys.ledger, keys.idempotency("raw:__rand_int__"),
-        keys.journal,
+        "EVALSHA", sha, "5", keys.wallet, keys.ledger, keys.idempotency("raw:__rand_int__"),
+        keys.journal, keys.limits,
         USER, "PLAY", "1", op_kind, "dice", "ref", TTL, keys.events,
+        LimitContexts(Clock()).context(USER),
     ]  # fmt: skip
 
 

@@ -141,8 +141,9 @@ async def _find_account(request: Request, text: str) -> Account | None:
 @handles_errors
 async def user_lookup(request: Request) -> Response:
     """A user by id, registered username or guest name: account, balances, recent ledger
-    entries and bets, live sessions. Each lookup is logged, found or not: once per
-    admin, user and minute (the page reads the user again after each action)."""
+    entries and bets, live sessions, responsible-play limits and their changes (read-only:
+    nothing here changes them). Each lookup is logged, found or not: once per admin, user
+    and minute (the page reads the user again after each action)."""
     actor = await admin_actor(request)
     services = services_of(request)
     lookup = query(request, Lookup)
@@ -169,6 +170,7 @@ async def user_lookup(request: Request) -> Response:
             "sessions": [
                 {"id": session.id[:12], "expires_at": session.expires_at} for session in sessions
             ],
+            "limits": await services.limits.view(account.id),
         }
     )
 

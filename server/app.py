@@ -27,6 +27,8 @@ from server.db.database import Database
 from server.embedded_redis import EmbeddedRedis
 from server.http_errors import CatchAll, http_exception
 from server.http_limits import BodyLimit
+from server.limits import ops as limit_ops
+from server.limits.http import routes as limit_routes
 from server.logs import redact
 from server.services import Services
 from server.socket_cap import SocketCap
@@ -38,7 +40,7 @@ from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
 
-OP_MODULES = (bet_ops, stepped_ops, crash_ops)
+OP_MODULES = (bet_ops, stepped_ops, crash_ops, limit_ops)
 """Modules whose import registers their WebSocket ops in `server.ops.OPS`."""
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/admin", admin_page),
             *bet_routes,
             *crash_routes,
+            *limit_routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
         ],

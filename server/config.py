@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     idempotency_ttl_s: Annotated[int, Field(ge=86_400)] = 86_400
     limbo_max_target: Annotated[Decimal, Field(ge=2, le=1_000_000_000)] = Decimal(1_000_000)
     quiz_time_limit_ms: Annotated[int, Field(ge=1_000, le=600_000)] = 15_000
+    clock_offset_s: Annotated[float, Field(ge=-10 * 365 * 86_400, le=10 * 365 * 86_400)] = 0.0
+    """Testing aid: seconds added to the clock that decides limit periods and when a
+    raised limit applies (money stamps keep Redis's time)."""
 
     # Accounts
     admin_token: str | None = None

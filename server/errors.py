@@ -1,6 +1,8 @@
 """Error codes of the HTTP API and the WebSocket protocol."""
 
+from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -31,6 +33,13 @@ class ErrorCode(StrEnum):
     ROUND_CLOSED = "ROUND_CLOSED"
     ALREADY_BET = "ALREADY_BET"
     NO_BET = "NO_BET"
+    LOSS_LIMIT = "LOSS_LIMIT"
+    WAGER_LIMIT = "WAGER_LIMIT"
+    DEPOSIT_LIMIT = "DEPOSIT_LIMIT"
+    COOL_OFF = "COOL_OFF"
+    SELF_EXCLUDED = "SELF_EXCLUDED"
+    UNKNOWN_ZONE = "UNKNOWN_ZONE"
+    ZONE_LOCKED = "ZONE_LOCKED"
     INTERNAL = "INTERNAL"
 
 
@@ -60,22 +69,48 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ROUND_CLOSED: 409,
     ErrorCode.ALREADY_BET: 409,
     ErrorCode.NO_BET: 409,
+    ErrorCode.LOSS_LIMIT: 403,
+    ErrorCode.WAGER_LIMIT: 403,
+    ErrorCode.DEPOSIT_LIMIT: 403,
+    ErrorCode.COOL_OFF: 403,
+    ErrorCode.SELF_EXCLUDED: 403,
+    ErrorCode.UNKNOWN_ZONE: 400,
+    ErrorCode.ZONE_LOCKED: 409,
     ErrorCode.INTERNAL: 500,
 }
 
 
 class CroupierError(Exception):
-    """A failure to report to the client with a code, a message and maybe a field."""
+    """A failure to report to the client with a code, a message and maybe a field and
+    data (e.g. `resets_at` of a limit's refusal)."""
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        field: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.data = data
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """The `error` object of a reply."""
-        error = {"code": self.code.value, "message": self.message}
+        error: dict[str, Any] = {"code": self.code.value, "message": self.message}
         if self.field is not None:
             error["field"] = self.field
+        if self.data is not None:
+            error["data"] = self.data
         return error
+
+
+def script_error(reply: Sequence[Any]) -> CroupierError:
+    """The error a Lua script answered: {CODE, message}, or a limit's refusal
+    {CODE, message, resets at ms or '' for never}, whose data says `resets_at`."""
+    if len(reply) < 3:
+        return CroupierError(ErrorCode(reply[0]), reply[1])
+    resets_at = int(reply[2]) if reply[2] else None
+    return CroupierError(ErrorCode(reply[0]), reply[1], data={"resets_at": resets_at})

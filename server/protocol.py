@@ -67,13 +67,16 @@ def validation_error(error: ValidationError) -> CroupierError:
     field = ".".join(str(part) for part in first["loc"]) or None
     if first["type"] == "unknown_currency":
         return CroupierError(ErrorCode.UNKNOWN_CURRENCY, first["msg"], field)
+    if first["type"] == "unknown_zone":
+        return CroupierError(ErrorCode.UNKNOWN_ZONE, first["msg"], field)
     if first["type"] not in SHAPE_ERRORS and first["loc"] and first["loc"][0] in AMOUNT_FIELDS:
         return CroupierError(
             ErrorCode.INVALID_AMOUNT,
             f"{field} must be an integer number of minor units in [1, {MAX_AMOUNT}]",
             field,
         )
-    return CroupierError(ErrorCode.BAD_REQUEST, f"{field}: {first['msg']}", field)
+    message = first["msg"] if field is None else f"{field}: {first['msg']}"
+    return CroupierError(ErrorCode.BAD_REQUEST, message, field)
 
 
 P = TypeVar("P", bound=Params)

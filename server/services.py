@@ -13,6 +13,9 @@ from server.auth import Accounts
 from server.bets.service import BetService
 from server.config import Settings
 from server.db.archiver import Archiver, consumer_name
+from server.limits.context import LimitContexts
+from server.limits.periods import Clock
+from server.limits.service import PlayerLimits
 from server.metrics import Metrics
 from server.realtime.connection import Connection
 from server.realtime.hub import Hub
@@ -41,6 +44,7 @@ class Services:
     metrics: Metrics
     bets: BetService
     stepped: SteppedGames
+    limits: PlayerLimits
     validation_context: dict[str, Any] = field(default_factory=dict)
     greeters: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
     """Called for every new socket after it is accepted (e.g. to send a game's state)."""
@@ -58,6 +62,7 @@ class Services:
         )
         scripts = WalletScripts.register(runner)
         journal = Journal(redis, settings.journal_max)
+        limits = LimitContexts(Clock(settings.clock_offset_s))
         wallet = Wallet(
             redis,
             scripts,
@@ -65,10 +70,11 @@ class Services:
             settings.currencies,
             journal=journal,
             database=database,
+            limits=limits,
         )
         metrics = Metrics()
         games = build_instant_games(settings.limbo_max_target)
-        bets = BetService(redis, runner, settings, games, journal, database=database)
+        bets = BetService(redis, runner, settings, games, journal, limits=limits, database=database)
         quiz = QuizRules(load_bank(), QuizConfig(time_limit_ms=settings.quiz_time_limit_ms))
         stepped_rules = (MinesRules(), HiloRules(), quiz)
         return cls(
@@ -91,6 +97,14 @@ class Services:
             hub=Hub(redis, redis_url, wallet, metrics),
             metrics=metrics,
             bets=bets,
+            limits=PlayerLimits(
+                redis,
+                runner,
+                limits,
+                database=database,
+                journal=journal,
+                currencies=list(settings.currencies),
+            ),
             stepped=SteppedGames(
                 redis,
                 runner,
@@ -99,6 +113,7 @@ class Services:
                 {rules.name: rules for rules in stepped_rules},
                 live=bets.live,
                 journal=journal,
+                limits=limits,
             ),
             validation_context={"currencies": settings.currencies},
             greeters=[bets.live.greet],

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
+from server.limits.context import LimitContexts
+from server.limits.periods import Clock
 from server.redis_client import connect
 from server.redis_scripts import ScriptRunner
 from server.slots import SLOTS, key_slot, slot_key
@@ -154,9 +156,11 @@ async def test_a_start_whose_first_step_was_lost_is_written_by_the_sweep(
         step_open = runner.script(script_source(STEP_OPEN, True, OPEN_BET_HELPERS))
         status, payload = await step_open(
             keys=[keys.wallet, keys.ledger, keys.idempotency(f"game:{secrets.token_hex(4)}"),
-                  keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal],
+                  keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal,
+                  keys.limits],
             args=[user["id"], "PLAY", "100", "mines", '{"mines":3}', "86400", keys.events,
-                  "0", due_member("mines", user["id"], "")],
+                  "0", due_member("mines", user["id"], ""),
+                  LimitContexts(Clock()).context(user["id"])],
         )  # fmt: skip
         assert status == "ok"
         bet_id = json.loads(payload)["id"]

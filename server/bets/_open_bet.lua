@@ -7,14 +7,15 @@
 -- any member. Every bet kind that keeps a bet open on the pair goes through
 -- open_bet and close_bet, so none can be forgotten.
 
--- Checks the user's seed pair and balance, then allocates the nonce, debits
+-- Checks the user's seed pair, balance and limits (`limits`: the user's, or nil),
+-- then allocates the nonce, counts the stake towards the limits, debits
 -- the stake as an open "bet" entry whose id is the bet id, and lists the bet
 -- as open on the pair. Returns the open bet
 -- JSON {"id", "user", "game", "amount", "currency", "params", "server_seed",
 -- "server_seed_hash", "client_seed", "nonce", "created_at"}, or nil and an error
--- {NO_SEEDS | INSUFFICIENT_FUNDS, message} when nothing was written.
+-- {NO_SEEDS | INSUFFICIENT_FUNDS, message} or a limit's refusal when nothing was written.
 local function open_bet(wallet, ledger, seeds_key, open_key, channel, user, currency, amount,
-                        game, params)
+                        game, params, limits)
   local seeds = redis.call('HMGET', seeds_key, 'server_seed', 'server_seed_hash', 'client_seed')
   if not seeds[1] then return nil, {'NO_SEEDS', 'the user has no seed pair yet'} end
   local balance = balance_of(wallet, currency)
@@ -22,6 +23,10 @@ local function open_bet(wallet, ledger, seeds_key, open_key, channel, user, curr
     return nil, {'INSUFFICIENT_FUNDS',
       'balance ' .. fmt_int(balance) .. ' is below ' .. fmt_int(amount)}
   end
+  local refused = limits_check_bet(limits, currency, amount)
+  if refused then return nil, refused end
+  limits_stake(limits, currency, amount)
+  limits_save(limits)
   local nonce = redis.call('HINCRBY', seeds_key, 'nonce', 1) - 1
   local bet_id = current_version(wallet) + 1
   apply(wallet, ledger, channel, user, currency, -amount, 'bet', game, fmt_int(bet_id), 'open')

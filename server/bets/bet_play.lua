@@ -14,12 +14,14 @@
 -- ARGV[7] nonce the outcome was computed with  ARGV[8] payout (integer >= 0)
 -- ARGV[9] the bet record JSON without its id: an object '{"game":...}'
 -- ARGV[10] idempotency TTL (s)  ARGV[11] balance events channel
+-- KEYS[7] limits {u:ID}:limits  ARGV[12] limits context (see _limits.lua)
 -- Returns {'ok', reply} with reply the record with "id" first and "balance" (after the
 -- bet) last; {'replay', '{"id", "balance"}'} of this key's first reply (its record is
 -- in the bet records, or PostgreSQL once trimmed); {'STALE', server_seed,
 -- server_seed_hash, client_seed, nonce} when the pair or its nonce moved on (nothing
 -- written: compute again with these); or {CODE, message} with CODE one of
--- INVALID_AMOUNT, IDEMPOTENCY_CONFLICT, NO_SEEDS, INSUFFICIENT_FUNDS, LIMIT_EXCEEDED.
+-- INVALID_AMOUNT, IDEMPOTENCY_CONFLICT, NO_SEEDS, INSUFFICIENT_FUNDS, LIMIT_EXCEEDED; a
+-- limit's refusal {CODE, message, resets at ms}; or {'ZONE', zone}.
 journal_to(KEYS[6])
 local user, currency, game = ARGV[1], ARGV[2], ARGV[4]
 local amount = parse_int(ARGV[3], 1)
@@ -45,8 +47,15 @@ end
 if balance - amount + paid > MAX_AMOUNT then
   return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
 end
+local limits, zone = limits_open(KEYS[7], ARGV[12])
+if zone then return zone end
+local refused = limits_check_bet(limits, currency, amount)
+if refused then return refused end
 
 redis.call('HINCRBY', KEYS[4], 'nonce', 1)
+limits_stake(limits, currency, amount)
+limits_count(limits, currency, 'loss', -paid)
+limits_save(limits)
 local bet_id = fmt_int(tonumber(held[2] or '0') + 1)
 local moves = {{-amount, 'bet', 'settled'}}
 if paid > 0 then moves[2] = {paid, 'win', 'done'} end

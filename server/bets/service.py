@@ -30,7 +30,8 @@ from server.bets.outcome import parse_game_params, play
 from server.bets.public_refs import PublicRefs
 from server.bets.seeds import SeedPairs
 from server.config import Settings
-from server.errors import CroupierError, ErrorCode
+from server.errors import CroupierError, ErrorCode, script_error
+from server.limits.context import LimitContexts
 from server.protocol import Amount, Currency, GameName, IdempotencyKey, Params, dumps
 from server.redis_scripts import ScriptRunner
 from server.wallet import UserKeys
@@ -112,10 +113,13 @@ class BetService:
         games: dict[str, InstantGame],
         journal: Journal,
         *,
+        limits: LimitContexts,
         database: asyncpg.Pool | None = None,
     ) -> None:
-        """`journal`: marks the journals written (for the archiver), bounds new stakes."""
+        """`journal`: marks the journals written (for the archiver), bounds new stakes;
+        `limits`: the limits context of each bet."""
         self._redis = redis
+        self._limits = limits
         self._settings = settings
         self.games = games
         self._journal = journal
@@ -160,7 +164,7 @@ class BetService:
         keys = UserKeys(user_id)
         redis_keys = [
             keys.wallet, keys.ledger, keys.idempotency(f"bet:{request.key}"), keys.seeds,
-            keys.bets, keys.journal,
+            keys.bets, keys.journal, keys.limits,
         ]  # fmt: skip
         params_json = params.model_dump_json()
         pair = self._pairs.get(user_id) or await self._read_pair(user_id)
@@ -179,7 +183,7 @@ class BetService:
                 args=[
                     user_id, request.currency, str(request.amount), request.game, params_json,
                     pair.server_seed_hash, str(pair.nonce), str(paid), dumps(record), self._ttl,
-                    keys.events,
+                    keys.events, self._limits.context(user_id),
                 ],
             )  # fmt: skip
             status = result[0]
@@ -199,7 +203,10 @@ class BetService:
                 await self.seeds.ensure(user_id)
                 pair = await self._read_pair(user_id)
                 continue
-            raise CroupierError(ErrorCode(status), result[1])
+            if status == "ZONE":
+                self._limits.learn(user_id, result[1])
+                continue
+            raise script_error(result)
         raise CroupierError(ErrorCode.BUSY, "too many bets of this account at once; try again")
 
     async def _read_pair(self, user_id: str) -> ActivePair:

@@ -87,6 +87,14 @@ CRASH_ROUNDS = Table(
     "DO NOTHING",
 )  # fmt: skip
 
+LIMIT_CHANGES = Table(
+    "limit_changes",
+    (("user_id", "text"), ("seq", "bigint"), ("actor", "text"), ("changed_at", "bigint"),
+     ("setting", "text"), ("old_value", "text"), ("new_value", "text"),
+     ("effective_at", "bigint")),
+    "DO NOTHING",
+)  # fmt: skip
+
 TREASURY_TYPES = frozenset({"deposit", "adjust"})
 """Entry types whose opposite posting goes to the treasury; the others' to the house."""
 
@@ -105,11 +113,12 @@ class Rows:
         self._bets: dict[tuple[str, int], Row] = {}
         self._seeds: dict[tuple[str, str], Row] = {}
         self._rounds: dict[tuple[str, int], Row] = {}
+        self._limit_changes: dict[tuple[str, int], Row] = {}
 
     def add(self, kind: str, user: str, data: str) -> None:
         """Add one journal record, in journal order: kind `records` (a script's ledger
-        entries and bet records, an array of {"k", "d"}), `entry` or `bet` (one of them
-        alone), `seed`, `user` (an account) or `round` (a finished Crash round, no
+        entries, bet records or limit changes, an array of {"k", "d"}), `entry` or `bet`
+        (one of them alone), `seed`, `user` (an account) or `round` (a finished Crash round, no
         user), its user and its JSON."""
         if kind == "records":
             for record in orjson.loads(data):
@@ -145,6 +154,12 @@ class Rows:
                 d["user"], d["id"], d["type"], d["amount"], d["currency"], d.get("game"),
                 d.get("ref"), d["status"], d["balance_after"], d["created_at"],
             )  # fmt: skip
+        elif kind == "limit":
+            self._limit_changes.setdefault(
+                (d["user"], d["seq"]),
+                (d["user"], d["seq"], d["actor"], d["changed_at"], d["setting"], d["old"],
+                 d["new"], d["effective_at"]),
+            )  # fmt: skip
         elif kind == "bet":
             self._bets.setdefault(
                 (user, d["id"]),
@@ -179,6 +194,7 @@ class Rows:
             (BETS, list(self._bets.values())),
             (REVEALED_SEEDS, list(self._seeds.values())),
             (CRASH_ROUNDS, list(self._rounds.values())),
+            (LIMIT_CHANGES, list(self._limit_changes.values())),
         ]
         return [(table, rows) for table, rows in found if rows]
 

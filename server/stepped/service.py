@@ -31,7 +31,8 @@ from server.bets.live import LiveFeed
 from server.bets.seeds import SeedPairs
 from server.bets.service import OPEN_BET_HELPERS, settled_record
 from server.config import Settings
-from server.errors import CroupierError, ErrorCode
+from server.errors import CroupierError, ErrorCode, script_error
+from server.limits.context import LimitContexts
 from server.protocol import Params, dumps
 from server.redis_scripts import ScriptRunner
 from server.slots import all_slot_keys
@@ -94,9 +95,12 @@ class SteppedGames:
         *,
         live: LiveFeed,
         journal: Journal,
+        limits: LimitContexts,
     ) -> None:
-        """`live`: the live feed; `journal`: marks the journals written, bounds new games."""
+        """`live`: the live feed; `journal`: marks the journals written, bounds new games;
+        `limits`: the limits context of each stake and settlement."""
         self._redis = redis
+        self._limits = limits
         self._runner = runner
         self._settings = settings
         self._seeds = seeds
@@ -137,7 +141,7 @@ class SteppedGames:
         keys = UserKeys(user_id)
         redis_keys = [
             keys.wallet, keys.ledger, keys.idempotency(f"game:{key}"), keys.seeds, keys.games,
-            keys.open_on_seeds, keys.games_due, keys.journal,
+            keys.open_on_seeds, keys.games_due, keys.journal, keys.limits,
         ]  # fmt: skip
         args = [
             user_id,
@@ -151,16 +155,16 @@ class SteppedGames:
             due_member(game, user_id, ""),
         ]
         self._due_indexes.add(keys.games_due)
-        status, payload = await self._open(keys=redis_keys, args=args)
-        if status == "NO_SEEDS":
+        reply = await self._limits.run(self._open, user_id, redis_keys, args)
+        if reply[0] == "NO_SEEDS":
             await self._seeds.ensure(user_id)
-            status, payload = await self._open(keys=redis_keys, args=args)
+            reply = await self._limits.run(self._open, user_id, redis_keys, args)
         self._journal.wrote(user_id)
-        if status == "replay":
-            return await self._replayed_start(user_id, game, json.loads(payload)["id"])
-        if status != "ok":
-            raise CroupierError(ErrorCode(status), payload)
-        state = json.loads(payload) | {"name": user_name}
+        if reply[0] == "replay":
+            return await self._replayed_start(user_id, game, json.loads(reply[1])["id"])
+        if reply[0] != "ok":
+            raise script_error(reply)
+        state = json.loads(reply[1]) | {"name": user_name}
         rules = self.rules[game]
         played = rules.new(state, params, now_ms())
         return await self._commit(state, f"{state['id']}:0", rules, played, {"started": True})
@@ -264,12 +268,15 @@ class SteppedGames:
         new_state = {**state, "record": rules.record(played)}
         if deadline is not None:
             self._due_indexes.add(keys.games_due)
-        status, payload = await self._update(
-            keys=[
+        written = await self._limits.run(
+            self._update,
+            state["user"],
+            [
                 keys.wallet, keys.ledger, keys.idempotency(f"game-settle:{state['id']}"),
                 keys.games, keys.bets, keys.open_on_seeds, keys.games_due, keys.journal,
+                keys.limits,
             ],
-            args=[
+            [
                 state["user"], state["game"], str(state["id"]), version,
                 "" if ended else dumps(new_state), str(paid) if ended else "",
                 dumps(record) if record else "", dumps({"event": "game.state", "data": reply}),
@@ -278,12 +285,12 @@ class SteppedGames:
             ],
         )  # fmt: skip
         self._journal.wrote(state["user"])
-        if status == "CONFLICT":
+        if written[0] == "CONFLICT":
             raise _ConflictError
-        if status != "ok":
-            raise CroupierError(ErrorCode(status), payload)
+        if written[0] != "ok":
+            raise script_error(written)
         if ended:
-            reply["balance"] = json.loads(payload)["balance"]
+            reply["balance"] = json.loads(written[1])["balance"]
             if record is not None and "name" in state:
                 self._live.announce(state["user"], state["name"], record)
         return reply

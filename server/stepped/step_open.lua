@@ -12,12 +12,14 @@
 -- ARGV[7] balance events channel
 -- ARGV[8] when the sweep must look at the game if its first step_update never comes (ms)
 -- ARGV[9] prefix of the game's member in the due index (the bet id is appended)
+-- KEYS[9] limits {u:ID}:limits  ARGV[10] limits context (see _limits.lua)
 -- Returns {'ok', state} with state the JSON {"id", "user", "game", "amount", "currency",
 -- "params", "server_seed", "server_seed_hash", "client_seed", "nonce", "created_at"}
 -- (the game's own record, "record", is added by the first step_update);
 -- {'replay', '{"id": n}'} when this key already started the same game; or
 -- {CODE, message} with CODE one of INVALID_AMOUNT, IDEMPOTENCY_CONFLICT, GAME_ACTIVE,
--- NO_SEEDS, INSUFFICIENT_FUNDS.
+-- NO_SEEDS, INSUFFICIENT_FUNDS; a limit's refusal {CODE, message, resets at ms}; or
+-- {'ZONE', zone}.
 -- The games hash holds, per game, the state JSON under <game> and its version
 -- "<bet id>:<step>" under <game>:v (checked by step_update).
 journal_to(KEYS[8])
@@ -33,8 +35,10 @@ if previous then return {'replay', previous} end
 if redis.call('HEXISTS', KEYS[5], game) == 1 then
   return {'GAME_ACTIVE', 'finish the ' .. game .. ' game in progress first'}
 end
+local limits, zone = limits_open(KEYS[9], ARGV[10])
+if zone then return zone end
 local state, bet_id = open_bet(KEYS[1], KEYS[2], KEYS[4], KEYS[6], ARGV[7], user, currency,
-  amount, game, params)
+  amount, game, params, limits)
 if not state then return bet_id end
 redis.call('HSET', KEYS[5], game, state, game .. ':v', fmt_int(bet_id) .. ':0')
 redis.call('ZADD', KEYS[7], ARGV[8], ARGV[9] .. fmt_int(bet_id))

@@ -15,10 +15,11 @@
 -- ARGV[10] balance and game events channel
 -- ARGV[11] when the game ends by itself if nobody acts (ms), '' if it never does
 -- ARGV[12] the game's member in the due index
+-- KEYS[9] limits {u:ID}:limits  ARGV[13] limits context (a payout lowers the loss counters)
 -- Returns {'ok', next version} while the game goes on, {'ok', settle result} when it
 -- ends (the wallet's {"bet", "tx", "balance", "version"} JSON); or {CODE, message}
 -- with CODE one of GAME_NOT_ACTIVE, CONFLICT (changed since read: read it again),
--- TX_NOT_OPEN, LIMIT_EXCEEDED, INVALID_AMOUNT.
+-- TX_NOT_OPEN, LIMIT_EXCEEDED, INVALID_AMOUNT, ZONE {'ZONE', zone}.
 journal_to(KEYS[8])
 local user, game = ARGV[1], ARGV[2]
 local version_field = game .. ':v'
@@ -43,7 +44,10 @@ end
 
 local payout = parse_int(ARGV[6], 0)
 if not payout then return {'INVALID_AMOUNT', 'payout must be an integer in [0, 2^53-1]'} end
-local result, err = settle_open_bet(KEYS[1], KEYS[2], ARGV[10], user, tonumber(ARGV[3]), payout)
+local limits, zone = limits_open(KEYS[9], ARGV[13])
+if zone then return zone end
+local result, err = settle_open_bet(KEYS[1], KEYS[2], ARGV[10], user, tonumber(ARGV[3]), payout,
+  limits)
 if not result then return err end
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[7])
 journal('bet', user, ARGV[7])

@@ -142,10 +142,11 @@ local function apply(wallet, ledger, channel, user, currency, delta, kind, game,
   return jsons[1], balance, version
 end
 
--- Closes the open bet `bet_id`, paying `payout` (>= 0) as a "win" entry.
+-- Closes the open bet `bet_id`, paying `payout` (>= 0) as a "win" entry (which
+-- lowers the loss counters of `limits`, the user's limits or nil).
 -- Returns the result JSON {"bet", "tx", "balance", "version"}, or nil and an
 -- error {CODE, message} when nothing was written.
-local function settle_open_bet(wallet, ledger, channel, user, bet_id, payout)
+local function settle_open_bet(wallet, ledger, channel, user, bet_id, payout, limits)
   local bet = bet_id and load_entry(ledger, bet_id)
   if not bet or bet.type ~= 'bet' or bet.status ~= 'open' then
     return nil, {'TX_NOT_OPEN', 'transaction ' .. tostring(bet_id) .. ' is not an open bet'}
@@ -154,6 +155,8 @@ local function settle_open_bet(wallet, ledger, channel, user, bet_id, payout)
     return nil, {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
   end
   bet.status = 'settled'
+  limits_count(limits, bet.currency, 'loss', -payout)
+  limits_save(limits)
   local bet_json = save_entry(ledger, bet)
   local tx, balance, version = 'null', balance_of(wallet, bet.currency), current_version(wallet)
   if payout > 0 then

@@ -4,9 +4,13 @@
 -- ARGV[1] user id   ARGV[2] currency   ARGV[3] amount (canonical integer >= 1)
 -- ARGV[4] kind: win | refund | deposit | adjust   ARGV[5] game ('' for none)
 -- ARGV[6] ref   ARGV[7] idempotency TTL in seconds   ARGV[8] balance events channel
+-- KEYS[5] limits {u:ID}:limits  ARGV[9] limits context (see _limits.lua)
 -- Returns {'ok', result} or {'replay', result} with result the JSON
 -- {"tx": entry, "balance": n, "version": n}; or {CODE, message} with CODE one
--- of INVALID_AMOUNT, BAD_REQUEST, IDEMPOTENCY_CONFLICT, LIMIT_EXCEEDED.
+-- of INVALID_AMOUNT, BAD_REQUEST, IDEMPOTENCY_CONFLICT, LIMIT_EXCEEDED; a deposit's
+-- refusal {COOL_OFF | SELF_EXCLUDED | DEPOSIT_LIMIT, message, resets at ms}; or
+-- {'ZONE', zone}. A deposit counts towards the deposit limits, a win or a refund
+-- lowers the loss counters; an adjustment counts nowhere.
 journal_to(KEYS[4])
 local user, currency, kind, game, ref = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local amount = parse_int(ARGV[3], 1)
@@ -23,6 +27,20 @@ if previous then return {'replay', previous} end
 if balance_of(KEYS[1], currency) + amount > MAX_AMOUNT then
   return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
 end
+
+local limits, zone = nil, nil
+if kind ~= 'adjust' then
+  limits, zone = limits_open(KEYS[5], ARGV[9])
+  if zone then return zone end
+end
+if kind == 'deposit' then
+  local refused = limits_check_deposit(limits, currency, amount)
+  if refused then return refused end
+  limits_count(limits, currency, 'deposit', amount)
+elseif kind ~= 'adjust' then
+  limits_count(limits, currency, 'loss', -amount)
+end
+limits_save(limits)
 
 local tx, new_balance, version = apply(KEYS[1], KEYS[2], ARGV[8], user, currency,
   amount, kind, game, ref, 'done')

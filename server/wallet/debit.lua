@@ -4,9 +4,12 @@
 -- ARGV[1] user id   ARGV[2] currency   ARGV[3] amount (canonical integer >= 1)
 -- ARGV[4] kind: bet | adjust   ARGV[5] game ('' for none)   ARGV[6] ref
 -- ARGV[7] idempotency TTL in seconds   ARGV[8] balance events channel
+-- KEYS[5] limits {u:ID}:limits  ARGV[9] limits context (see _limits.lua)
 -- Returns {'ok', result} or {'replay', result} with result the JSON
 -- {"tx": entry, "balance": n, "version": n}; or {CODE, message} with CODE one
--- of INVALID_AMOUNT, BAD_REQUEST, IDEMPOTENCY_CONFLICT, INSUFFICIENT_FUNDS.
+-- of INVALID_AMOUNT, BAD_REQUEST, IDEMPOTENCY_CONFLICT, INSUFFICIENT_FUNDS; or a bet's
+-- refusal by a limit {CODE, message, resets at ms} (see limits_check_bet), or
+-- {'ZONE', zone}. A bet counts towards the limits; an adjustment does not.
 -- A bet starts with status "open" (see settle and rollback); adjust is "done".
 journal_to(KEYS[4])
 local user, currency, kind, game, ref = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
@@ -24,8 +27,19 @@ if balance < amount then
   return {'INSUFFICIENT_FUNDS', 'balance ' .. fmt_int(balance) .. ' is below ' .. fmt_int(amount)}
 end
 
+local limits = nil
+if kind == 'bet' then
+  local zone
+  limits, zone = limits_open(KEYS[5], ARGV[9])
+  if zone then return zone end
+  local refused = limits_check_bet(limits, currency, amount)
+  if refused then return refused end
+end
+
 local status = 'done'
 if kind == 'bet' then status = 'open' end
+limits_stake(limits, currency, amount)
+limits_save(limits)
 local tx, new_balance, version = apply(KEYS[1], KEYS[2], ARGV[8], user, currency,
   -amount, kind, game, ref, status)
 local result = result_json(tx, new_balance, version)

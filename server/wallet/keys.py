@@ -40,6 +40,11 @@ class UserKeys:
         return f"{self.tag}:profile"
 
     @property
+    def limits(self) -> str:
+        """Hash: the user's responsible-play limits and their counters (server/limits)."""
+        return f"{self.tag}:limits"
+
+    @property
     def events(self) -> str:
         """Pub/sub channel of this user's balance and game events."""
         return f"{self.tag}:events"

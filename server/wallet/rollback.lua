@@ -5,10 +5,11 @@
 -- KEYS[3] idempotency key {u:ID}:idem:<key> KEYS[4] journal of the user's slot
 -- ARGV[1] user id   ARGV[2] id of the bet entry   ARGV[3] entry type: rollback | refund
 -- ARGV[4] idempotency TTL in seconds   ARGV[5] balance events channel
+-- KEYS[5] limits {u:ID}:limits  ARGV[6] limits context (the stake given back lowers the loss counters)
 -- Returns {'ok', result} or {'replay', result} with result the JSON
 -- {"bet": reversed bet entry, "tx": the new entry, "balance": n, "version": n};
 -- or {CODE, message} with CODE one of IDEMPOTENCY_CONFLICT, TX_NOT_OPEN,
--- LIMIT_EXCEEDED.
+-- LIMIT_EXCEEDED, ZONE {'ZONE', zone}.
 journal_to(KEYS[4])
 local user, kind = ARGV[1], ARGV[3]
 local bet_id = parse_int(ARGV[2], 1)
@@ -28,7 +29,12 @@ if balance_of(KEYS[1], bet.currency) + amount > MAX_AMOUNT then
   return {'LIMIT_EXCEEDED', 'the balance would exceed 2^53-1'}
 end
 
+local limits, zone = limits_open(KEYS[5], ARGV[6])
+if zone then return zone end
+
 bet.status = 'rolled_back'
+limits_count(limits, bet.currency, 'loss', -amount)
+limits_save(limits)
 local bet_json = save_entry(KEYS[2], bet)
 local tx, balance, version = apply(KEYS[1], KEYS[2], ARGV[5], user, bet.currency,
   amount, kind, bet.game, bet.ref, 'done')

@@ -9,16 +9,17 @@ _HERE = Path(__file__).parent
 NUMBERS = _HERE / "_numbers.lua"
 """Generic Lua helpers (integer parsing and formatting, JSON strings, time)."""
 _LEDGER = _HERE / "_ledger.lua"
+_LIMITS = _HERE.parent / "limits" / "_limits.lua"
 
 
 def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> str:
-    """The full source of a script file: the shared ledger helpers, then any
+    """The full source of a script file: the shared limits and ledger helpers, then any
     other `helpers` files, then its body.
 
     Scripts of other packages that move money (bets, games) load through this
     too, so every balance change uses the same ledger code.
     """
-    parts = [NUMBERS, _LEDGER, *helpers] if with_prelude else []
+    parts = [NUMBERS, _LIMITS, _LEDGER, *helpers] if with_prelude else []
     return "\n".join(part.read_text() for part in [*parts, path])
 
 

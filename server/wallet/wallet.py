@@ -9,14 +9,17 @@ in one atomic step. Python never reads a balance to write it back.
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, cast
+from typing import Literal, TypedDict, cast
 
 import asyncpg
 import orjson
 from redis.asyncio import Redis
 
 from server.config import MAX_AMOUNT
-from server.errors import CroupierError, ErrorCode
+from server.errors import CroupierError, ErrorCode, script_error
+from server.limits.context import LimitContexts
+from server.limits.periods import Clock
+from server.redis_scripts import Script
 from server.wallet.journal import Journal
 from server.wallet.keys import UserKeys
 from server.wallet.scripts import WalletScripts
@@ -102,12 +105,14 @@ class Wallet:
         *,
         journal: Journal | None = None,
         database: asyncpg.Pool | None = None,
+        limits: LimitContexts | None = None,
     ) -> None:
         """`currencies`: reported by `balances` (at 0) even where a user never had any;
         `journal`: marks the journals written for the archiver and bounds new bets (None:
         not archived from this process); `database`: where history older than Redis keeps
-        is read."""
+        is read; `limits`: the limits context of each call (default: the server's clock)."""
         self._redis = redis
+        self._limits = limits or LimitContexts(Clock())
         self._journal = journal
         self._database = database
         self._scripts = scripts
@@ -205,17 +210,18 @@ class Wallet:
         value = await self._redis.hget(keys.wallet, VERSION_FIELD)
         return int(value or 0)
 
-    async def _run(self, script: Any, user: str, key: str, args: list[str]) -> Movement:
+    async def _run(self, script: Script, user: str, key: str, args: list[str]) -> Movement:
         keys = UserKeys(user)
         redis_keys = [
-            keys.wallet, keys.ledger, keys.idempotency(check_key(key)), keys.journal,
+            keys.wallet, keys.ledger, keys.idempotency(check_key(key)), keys.journal, keys.limits,
         ]  # fmt: skip
-        status, payload = await script(keys=redis_keys, args=[*args, self._ttl, keys.events])
+        reply = await self._limits.run(script, user, redis_keys, [*args, self._ttl, keys.events])
         if self._journal is not None:
             self._journal.wrote(user)
+        status = reply[0]
         if status not in ("ok", "replay"):
-            raise CroupierError(ErrorCode(status), payload)
-        result = orjson.loads(payload)
+            raise script_error(reply)
+        result = orjson.loads(reply[1])
         return Movement(
             tx=result["tx"],
             balance=result["balance"],

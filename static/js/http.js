@@ -1,10 +1,12 @@
 // JSON over HTTP to the server's /api, with its error shape turned into ApiError.
 
 export class ApiError extends Error {
-  constructor(code, message, field) {
+  /** `data`: the error's details, e.g. `resets_at` of a limit's refusal. */
+  constructor(code, message, field, data) {
     super(message);
     this.code = code;
     this.field = field;
+    this.data = data;
   }
 }
 
@@ -36,7 +38,7 @@ export async function api(path, { method = "GET", body, query, headers = {}, cre
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const error = data?.error ?? { code: "INTERNAL", message: `HTTP ${response.status}` };
-    throw new ApiError(error.code, error.message, error.field);
+    throw new ApiError(error.code, error.message, error.field, error.data);
   }
   return data;
 }

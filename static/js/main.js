@@ -11,6 +11,7 @@ import { fairnessPage } from "./pages/fairness.js";
 import { hiloPage } from "./pages/hilo.js";
 import { kenoPage } from "./pages/keno.js";
 import { limboPage } from "./pages/limbo.js";
+import { limitsPage } from "./pages/limits.js";
 import { lobbyPage } from "./pages/lobby.js";
 import { minesPage } from "./pages/mines.js";
 import { plinkoPage } from "./pages/plinko.js";
@@ -24,6 +25,7 @@ import { authDialog, confirmGuestLogout } from "./ui/auth-dialog.js";
 import { mountHeader } from "./ui/header.js";
 import { mountSidebar } from "./ui/sidebar.js";
 import { countBet } from "./ui/live-stats.js";
+import { mountRealityCheck } from "./ui/reality-check.js";
 import { toast } from "./ui/toast.js";
 
 const CURRENCY_KEY = "croupier.currency";
@@ -44,6 +46,7 @@ const store = new Store({
   myBets: [],
   stats: { counted: new Set(), currencies: {} }, // live stats of this session (ui/live-stats.js)
   statsOpen: false,
+  realityCheckMin: 0, // the player's reality-check interval (0: off)
 });
 const socket = new Socket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, (status) =>
   store.set("status", status));
@@ -162,6 +165,7 @@ async function loadCatalog() {
 async function boot() {
   mountHeader(app);
   mountSidebar(app);
+  mountRealityCheck(app);
   socket.connect();
   const view = document.getElementById("view");
   try {
@@ -183,6 +187,7 @@ async function boot() {
     hilo: page(hiloPage),
     quiz: page(quizPage),
     wallet: page(walletPage),
+    limits: page(limitsPage),
     fairness: page(fairnessPage),
   }, page(lobbyPage));
   app.router.render();

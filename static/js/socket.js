@@ -92,7 +92,10 @@ export class Socket {
     if (!request) return;
     this.pending.delete(message.re);
     if (message.ok) request.resolve(message.data);
-    else request.reject(new ApiError(message.error.code, message.error.message, message.error.field));
+    else {
+      const { code, message: text, field, data } = message.error;
+      request.reject(new ApiError(code, text, field, data));
+    }
   }
 
   dropUnresendable() {

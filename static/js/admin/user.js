@@ -1,5 +1,5 @@
 // User lookup: the account, balances, sessions (revoke all), a balance adjustment,
-// recent ledger entries and bets.
+// recent ledger entries and bets, the player's limits and their changes (read-only).
 
 import { h, replaceChildren } from "../dom.js";
 import { plainWords } from "../errors.js";
@@ -62,7 +62,38 @@ export async function showUser(el, q, currencies, changed) {
         h("td", { class: "num" }, money(bet.amount, bet.currency)),
         h("td", { class: "num" }, `${bet.multiplier}×`),
         h("td", { class: "num" }, money(bet.payout, bet.currency)))),
-      "No bets"));
+      "No bets"),
+    limitsSection(found.limits, money));
+}
+
+function limitsSection(limits, money) {
+  const pause = limits.pause
+    ? `${limits.pause.kind.replace("_", "-")} until ${time(limits.pause.until)}` : "none";
+  return h("section", { dataset: { section: "limits" } },
+    h("h3", {}, "Limits"),
+    h("div", { class: "admin-figures" },
+      figure("Time zone", limits.zone),
+      figure("Pause", pause, { field: "pause" }),
+      figure("Reality check", limits.reality_check_min ? `every ${limits.reality_check_min} min` : "off")),
+    table(["Limit", "Amount", "Used", "Resets", "Pending"],
+      limits.limits.map((limit) => h("tr", { dataset: { limit: `${limit.currency}:${limit.kind}:${limit.period}` } },
+        h("td", {}, `${limit.kind} per ${limit.period}`),
+        h("td", { class: "num" }, limit.amount === null ? "none" : money(limit.amount, limit.currency)),
+        h("td", { class: "num" }, money(limit.used, limit.currency)),
+        h("td", {}, time(limit.resets_at)),
+        h("td", {}, limit.pending
+          ? `${limit.pending.amount === null ? "removed" : money(limit.pending.amount, limit.currency)} at ${time(limit.pending.effective_at)}`
+          : ""))),
+      "No limits"),
+    h("h3", {}, "Limit changes"),
+    table(["Time", "Setting", "Old", "New", "Effective"],
+      limits.history.map((change) => h("tr", {},
+        h("td", {}, time(change.changed_at)),
+        h("td", {}, change.setting),
+        h("td", { class: "mono" }, changeValue(change.setting, change.old, money)),
+        h("td", { class: "mono" }, changeValue(change.setting, change.new, money)),
+        h("td", {}, time(change.effective_at)))),
+      "No changes"));
 }
 
 function adjustForm(user, currencies, done) {
@@ -127,4 +158,16 @@ function sessionsForm(user, sessions, done) {
     }
   });
   return form;
+}
+
+/** A value of the limit-change log: a limit's amount in its currency, a pause's end as a time. */
+function changeValue(setting, value, money) {
+  if (!value) return "none";
+  const [currency, kind] = setting.split(":");
+  if (kind) return money(Number(value), currency);
+  if (setting === "pause") {
+    const [pause, until] = value.split(":");
+    return `${pause.replace("_", "-")} until ${until === "never" ? "never" : time(Number(until))}`;
+  }
+  return value;
 }

@@ -6,6 +6,7 @@ import { plainWords } from "../errors.js";
 import { GAME_BY_ID } from "../games/catalog.js";
 import { api } from "../http.js";
 import { coin } from "../ui/coin.js";
+import { signInFirst } from "../ui/sign-in-first.js";
 import { toast } from "../ui/toast.js";
 
 const PAGE = 25;
@@ -13,13 +14,7 @@ const TYPE_WORDS = { bet: "Bet", win: "Win", refund: "Refund", deposit: "Deposit
 
 export function walletPage(el, app) {
   const { store } = app;
-  if (!store.get("user")) {
-    el.append(h("section", { class: "card empty-state" }, h("h1", {}, "Wallet"),
-      h("p", {}, "Sign in to see your balances and transactions."),
-      h("button", { class: "btn btn-primary", type: "button", onclick: () => app.openAuth("login") }, "Sign in")));
-    const stop = store.watch("user", (user) => user && app.router.render());
-    return stop;
-  }
+  if (!store.get("user")) return signInFirst(el, app, "Wallet", "Sign in to see your balances and transactions.");
   let decimals = store.get("currencies");
   let nextBefore = null;
   let game = "";
@@ -34,7 +29,9 @@ export function walletPage(el, app) {
   const more = h("button", { class: "btn btn-secondary", type: "button", onclick: () => load() }, "Load more");
   el.append(
     h("section", { class: "card wallet-head" },
-      h("div", { class: "wallet-title" }, h("h1", {}, "Wallet"), faucet), balances),
+      h("div", { class: "wallet-title" }, h("h1", {}, "Wallet"),
+        h("div", { class: "wallet-actions" }, h("a", { class: "btn btn-secondary", href: "#/limits" }, "Limits"), faucet)),
+      balances),
     h("section", { class: "card" },
       h("div", { class: "card-head" }, h("h2", {}, "Transactions"),
         h("div", { class: "inline-field" }, h("label", { for: "tx-game" }, "Game"), filter)),

@@ -1,5 +1,5 @@
 // The navigation: on wide screens the left sidebar (the lobby, each game the
-// server offers, wallet and fairness); on phones a bottom bar (lobby, games,
+// server offers, wallet, limits and fairness); on phones a bottom bar (lobby, games,
 // wallet, fairness) whose Games button opens the sidebar as a sheet above it.
 
 import { h, icon, replaceChildren } from "../dom.js";
@@ -8,6 +8,7 @@ import { GAMES, GAME_BY_ID } from "../games/catalog.js";
 const HOME = ["M3 11l9-8 9 8", "M5 10v10h14V10"];
 const WALLET = ["M3 7h15a3 3 0 0 1 3 3v7a3 3 0 0 1-3 3H6a3 3 0 0 1-3-3z", "M3 7l12-4v4", "M16 14h.01"];
 const SHIELD = ["M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z", "M9 12l2 2 4-4"];
+const LIMITS = ["M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z", "M12 7v5l3 3"];
 const GRID = ["M4 4h6v6H4z", "M14 4h6v6h-6z", "M4 14h6v6H4z", "M14 14h6v6h-6z"];
 
 const link = (route, title, paths, extra = null) =>
@@ -36,6 +37,7 @@ export function mountSidebar(app) {
         link(game.id, game.title, game.icon, game.live ? h("span", { class: "live-badge" }, "live") : null)),
       h("p", { class: "nav-heading" }, "Account"),
       link("wallet", "Wallet", WALLET),
+      link("limits", "Limits", LIMITS),
       link("fairness", "Fairness", SHIELD));
     highlight();
   };
