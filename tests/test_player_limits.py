@@ -25,7 +25,7 @@ from server.errors import CroupierError, ErrorCode
 from server.limits.context import LimitContexts
 from server.limits.periods import Clock, periods
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_cluster_scripts import script_runner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from server.wallet.scripts import script_source
 from tests.crash_chain import crafted_hashes, install_chain
@@ -619,7 +619,7 @@ async def test_the_wallet_counts_stakes_payouts_and_refunds_and_not_adjustments(
     now = int(time.time() * 1000)
     midday = periods("UTC", now).day_start + DAY_MS // 2
     clock = Clock((midday - now) / 1000)
-    runner = ScriptRunner(limits_redis_url)
+    runner = script_runner(limits_redis_url)
     wallet = Wallet(
         limits_redis, WalletScripts.register(runner), 86_400, limits=LimitContexts(clock)
     )
@@ -756,7 +756,7 @@ async def test_a_change_reaches_postgresql_through_the_journal_alone(
     await player.set(sites["a"], reality_check_min=30)
     keys = UserKeys(player.id)
     contexts = LimitContexts(Clock())
-    runner = ScriptRunner(limits_redis_url)
+    runner = script_runner(limits_redis_url)
     try:
         limits_set = runner.script(script_source(LIMITS_SET))
         args = ["limit", "PLAY:loss:week", "5000", "86400000", player.id, "PLAY:loss:week"]
