@@ -22,6 +22,7 @@ from tests.test_browser import (
     site,
     site_on,
 )
+from tests.test_loadtest import run_module
 from tests.wsclient import WsClient
 
 __all__ = ["browser", "site"]  # fixtures used here
@@ -29,11 +30,12 @@ __all__ = ["browser", "site"]  # fixtures used here
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Admin-Actor": "tests"}
 
 
-async def bet_a_few(server: ServerProcess, token: str, count: int) -> None:
-    """`count` dice bets of the player, then wait until PostgreSQL holds them."""
+async def bet_a_few(server: ServerProcess, token: str, settled: int) -> None:
+    """Five dice bets of the player, then wait until PostgreSQL holds at least `settled`
+    bets of the last minute."""
     tab = await WsClient.open(server.ws_url, token)
     try:
-        for _ in range(count):
+        for _ in range(5):
             await tab.request(
                 "bet", game="dice", amount=100, currency="PLAY", key=secrets.token_hex(8),
                 params={"target": "50.50", "condition": "over"},
@@ -43,7 +45,7 @@ async def bet_a_few(server: ServerProcess, token: str, count: int) -> None:
     async with httpx.AsyncClient(timeout=30) as http, asyncio.timeout(20):
         while True:
             live = await http.get(f"{server.base_url}/api/admin/live", headers=ADMIN)
-            if live.json()["last_minute"]["bets"] >= count:
+            if live.json()["last_minute"]["bets"] >= settled:
                 return
             await asyncio.sleep(0.1)
 
@@ -77,7 +79,16 @@ async def test_an_admin_adjusts_a_balance_the_players_tab_sees_it(
     await sign_in_as_guest(player)
     user = (await (await player.request.get(f"{site.base_url}/api/me")).json())["user"]
     cookies = {cookie["name"]: cookie["value"] for cookie in await site.context.cookies()}
-    await bet_a_few(server, cookies["croupier_session"], 5)
+    # The reports draw what a load-test run bet, and the player's own few bets.
+    status, out, err = await run_module(
+        "loadtest", server.base_url, "-u", "5", "-d", "2", "--mix", "dice,limbo",
+        "--progress", "0", "-w", "1",
+    )  # fmt: skip
+    assert status == 0, err
+    found = re.search(r"bets: ([\d,]+) settled", out)
+    assert found is not None, out
+    settled = int(found[1].replace(",", ""))
+    await bet_a_few(server, cookies["croupier_session"], settled + 5)
     balance = await site.balance(player)
 
     async with site_on(browser, server) as office:
@@ -95,6 +106,8 @@ async def test_an_admin_adjusts_a_balance_the_players_tab_sees_it(
         dice = page.locator('#profit tr[data-game="dice"][data-currency="PLAY"]')
         await expect(dice.locator(".theoretical")).to_have_text("1.00%")
         await expect(dice.locator(".realised")).to_have_text(re.compile(r"^-?\d+\.\d\d%$"))
+        limbo = page.locator('#profit tr[data-game="limbo"][data-currency="PLAY"]')
+        await expect(limbo.locator(".theoretical")).to_have_text("1.00%")  # the load test's
         await page.get_by_role("tab", name="Per day (30 d)").click()
         await expect(
             page.locator('#profit [data-currency="PLAY"] svg.chart rect').first
