@@ -8,12 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from redis.asyncio import Redis
 
 from server.limits.context import LimitContexts
 from server.limits.periods import Clock
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_cluster_scripts import script_runner
 from server.slots import SLOTS, key_slot, slot_key
 from server.stepped.service import FIRST_WRITE_GRACE_MS, due_member
 from server.wallet import UserKeys
@@ -140,40 +139,43 @@ async def test_an_instance_sweeps_the_index_of_its_game_until_it_is_empty(
 
 
 async def test_a_start_whose_first_step_was_lost_is_written_by_the_sweep(
-    redis_url: str, log_dir: Path, runner: ScriptRunner, redis: Redis, http: httpx.AsyncClient
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
 ) -> None:
     """A process that died between opening a Mines game and writing its first step
     leaves it in the due index; the full sweep of another instance writes the step
-    and drops the entry."""
-    server = await ServerProcess(
-        log_dir, REDIS_URL=redis_url, CROUPIER_SWEEP_FULL_PASS_S="1"
-    ).start()
-    token, user = await new_guest(http, server.base_url)
-    client = await WsClient.open(server.ws_url, token)
-    try:
-        await client.request("seeds")
-        keys = UserKeys(user["id"])
-        step_open = runner.script(script_source(STEP_OPEN, True, OPEN_BET_HELPERS))
-        status, payload = await step_open(
-            keys=[keys.wallet, keys.ledger, keys.idempotency(f"game:{secrets.token_hex(4)}"),
-                  keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal,
-                  keys.limits],
-            args=[user["id"], "PLAY", "100", "mines", '{"mines":3}', "86400", keys.events,
-                  "0", due_member("mines", user["id"], ""),
-                  LimitContexts(Clock()).context(user["id"])],
-        )  # fmt: skip
-        assert status == "ok"
-        bet_id = json.loads(payload)["id"]
-        member = due_member("mines", user["id"], bet_id)
-        assert await redis.zscore(keys.games_due, member) == 0
-        async with asyncio.timeout(10):
-            while await redis.zscore(keys.games_due, member) is not None:
-                await asyncio.sleep(0.1)
-        state = json.loads(await redis.hget(keys.games, "mines"))
-        assert state["record"] is not None
-        resumed = await client.request("mines.active")
-        assert resumed["bet_id"] == bet_id and resumed["state"]["state"] == "active"
-    finally:
-        await client.close()
-        await server.stop()
+    and drops the entry. (A Redis of the test's own: the full sweep's lease is shared
+    with every instance on a Redis, and the others sweep every 15 s.)"""
+    async with private_redis(tmp_path / "redis") as url:
+        server = await ServerProcess(log_dir, REDIS_URL=url, CROUPIER_SWEEP_FULL_PASS_S="1").start()
+        redis, runner = connect(url), script_runner(url)
+        token, user = await new_guest(http, server.base_url)
+        client = await WsClient.open(server.ws_url, token)
+        try:
+            await client.request("seeds")
+            keys = UserKeys(user["id"])
+            step_open = runner.script(script_source(STEP_OPEN, True, OPEN_BET_HELPERS))
+            status, payload = await step_open(
+                keys=[keys.wallet, keys.ledger, keys.idempotency(f"game:{secrets.token_hex(4)}"),
+                      keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal,
+                      keys.limits],
+                args=[user["id"], "PLAY", "100", "mines", '{"mines":3}', "86400", keys.events,
+                      "0", due_member("mines", user["id"], ""),
+                      LimitContexts(Clock()).context(user["id"])],
+            )  # fmt: skip
+            assert status == "ok"
+            bet_id = json.loads(payload)["id"]
+            member = due_member("mines", user["id"], bet_id)
+            assert await redis.zscore(keys.games_due, member) == 0
+            async with asyncio.timeout(30):
+                while await redis.zscore(keys.games_due, member) is not None:
+                    await asyncio.sleep(0.1)
+            state = json.loads(await redis.hget(keys.games, "mines"))
+            assert state["record"] is not None
+            resumed = await client.request("mines.active")
+            assert resumed["bet_id"] == bet_id and resumed["state"]["state"] == "active"
+        finally:
+            await client.close()
+            await runner.aclose()
+            await redis.aclose()
+            await server.stop()
     assert FIRST_WRITE_GRACE_MS >= 1_000, "a live start writes its first step well before"
