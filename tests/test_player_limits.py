@@ -396,7 +396,17 @@ ZONES = ["Pacific/Kiritimati", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin",
          "America/New_York", "America/Los_Angeles", "Pacific/Pago_Pago", "Asia/Dubai",
          "Australia/Sydney", "America/Sao_Paulo", "Atlantic/Azores", "Asia/Bangkok",
          "Pacific/Honolulu"]  # fmt: skip
-"""Zones around the globe: one of them has its midnight within the next two hours."""
+"""Zones around the globe: whatever the hour, their next midnights are hours apart."""
+
+
+def soonest_and_latest_midnight(now: int) -> tuple[str, int, str]:
+    """The zone whose next midnight comes first, that midnight, and the zone whose next
+    midnight comes last (hours later)."""
+    soonest = min(ZONES, key=lambda z: next_midnight_ms(z, now))
+    latest = max(ZONES, key=lambda z: next_midnight_ms(z, now))
+    midnight = next_midnight_ms(soonest, now)
+    assert midnight < next_midnight_ms(latest, now) - 3_600_000
+    return soonest, midnight, latest
 
 
 async def test_the_period_follows_the_players_zone(
@@ -406,18 +416,16 @@ async def test_the_period_follows_the_players_zone(
     log_dir: Path,
     new_player: Any,
 ) -> None:
-    """A server whose clock is just past the next local midnight of some zone (and before
-    UTC's): a player of that zone starts a new day there, a player in UTC does not."""
+    """A server whose clock is just past the next local midnight of one zone (and hours
+    before another's): a player of that zone starts a new day there, the other does not."""
     now = int(time.time() * 1000)
-    utc_midnight = next_midnight_ms("UTC", now)
-    zone = min(ZONES, key=lambda z: next_midnight_ms(z, now))
-    midnight = next_midnight_ms(zone, now)
-    assert midnight < utc_midnight - 600_000, "some zone has its midnight before UTC's"
+    zone, midnight, later_zone = soonest_and_latest_midnight(now)
     offset_s = (midnight - now) / 1000 + 60
-    local, utc = await new_player(), await new_player()
+    local, other = await new_player(), await new_player()
     view = await local.set(sites["a"], zone=zone)
     assert view["zone"] == zone
-    for player in (local, utc):
+    await other.set(sites["a"], zone=later_zone)
+    for player in (local, other):
         await player.set(sites["a"], currency="PLAY", kind="wager", period="day", amount=100)
         await dice(await player.tab(sites["a"]), 100)
         await refused("WAGER_LIMIT", dice(await player.tab(sites["a"]), 1))
@@ -426,9 +434,9 @@ async def test_the_period_follows_the_players_zone(
     after = await _start(limits_redis_url, log_dir, CROUPIER_CLOCK_OFFSET_S=str(offset_s))
     try:
         await dice(await local.tab(after), 100)
-        await refused("WAGER_LIMIT", dice(await utc.tab(after), 1))
+        await refused("WAGER_LIMIT", dice(await other.tab(after), 1))
     finally:
-        for player in (local, utc):
+        for player in (local, other):
             for socket in player.sockets:
                 await socket.close()
             player.sockets.clear()
@@ -458,15 +466,14 @@ async def test_a_zone_change_cannot_start_a_new_day_early(
     log_dir: Path,
     new_player: Any,
 ) -> None:
-    """The attack: a UTC player who used a daily limit moves to the zone whose midnight
-    comes first, to bet again there before UTC's midnight. While a limit is set (or a
+    """The attack: a player who used a daily limit moves to the zone whose midnight comes
+    first, to bet again there before their own midnight. While a limit is set (or a
     removal waits) the zone is locked: the change is refused, and past that zone's
     midnight the player's day has not ended."""
     now = int(time.time() * 1000)
-    zone = min(ZONES, key=lambda z: next_midnight_ms(z, now))
-    midnight = next_midnight_ms(zone, now)
-    assert midnight < next_midnight_ms("UTC", now) - 600_000
+    zone, midnight, own_zone = soonest_and_latest_midnight(now)
     player: Player = await new_player()
+    await player.set(sites["a"], zone=own_zone)
     await player.set(sites["a"], currency="PLAY", kind="wager", period="day", amount=100)
     await dice(await player.tab(sites["a"]), 100)
     moved = await player.put(sites["a"], zone=zone)
@@ -484,7 +491,7 @@ async def test_a_zone_change_cannot_start_a_new_day_early(
             await socket.close()
         player.sockets.clear()
         await after.stop()
-    assert (await player.view(sites["a"]))["zone"] == "UTC"
+    assert (await player.view(sites["a"]))["zone"] == own_zone
     await balanced(limits_redis, player.id)
 
 
