@@ -18,6 +18,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 from redis import Redis
 
 from bench.common import (
@@ -90,14 +91,29 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
             with CpuMeter([echo_pid], redis) as echo_cpu:
                 echo = drive(spec, args.processes)
             print(row("echo", clients, echo) + echo_cpu.per(echo.round_trips))
+            frames, writes = ws_frames_and_writes(base)
             with CpuMeter(server_pids, redis) as bets_cpu:
                 bets = bets_run(args, base, tokens, clients)
+            frames_after, writes_after = ws_frames_and_writes(base)
+            per_write = (frames_after - frames) / max(writes_after - writes, 1)
             print(
                 row("bets", clients, bets)
                 + bets_cpu.per(bets.round_trips)
                 + f"   bets/echo = {bets.rate / echo.rate:.1%}"
+                + f"   frames/write = {per_write:.2f}"
             )
     redis.close()
+
+
+def ws_frames_and_writes(base_url: str) -> tuple[int, int]:
+    """Frames sent on the direct path and the transport writes that carried them, from
+    /metrics (with several workers: the figures of the worker that answered)."""
+    text = httpx.get(f"{base_url}/metrics").text
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if line[:1] != "#")
+    return (
+        int(values['croupier_ws_frames_total{path="direct"}']),
+        int(values["croupier_ws_writes_total"]),
+    )
 
 
 class CpuMeter:
