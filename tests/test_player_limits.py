@@ -29,7 +29,7 @@ from server.redis_cluster_scripts import script_runner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from server.wallet.scripts import script_source
 from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ADMIN_TOKEN, ServerProcess, private_redis
+from tests.servers import ADMIN_TOKEN, ServerProcess, private_postgres, private_redis
 from tests.wsclient import ReplyError, WsClient, new_guest
 
 LATER_S = 25 * 3600
@@ -791,3 +791,29 @@ async def test_a_change_reaches_postgresql_through_the_journal_alone(
     ]
     history = (await player.view(sites["b"]))["history"]
     assert [item["setting"] for item in history] == ["PLAY:loss:week", "reality_check"]
+
+
+async def test_a_change_made_while_postgresql_is_down_stands_and_is_recorded_later(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """Limits live in Redis: with PostgreSQL down a player still reads and lowers them (the
+    answer says the history cannot be read now), and the change reaches the history once
+    PostgreSQL is back."""
+    async with private_postgres() as postgres, private_redis(tmp_path / "redis") as url:
+        process = await ServerProcess(log_dir, REDIS_URL=url, DATABASE_URL=postgres.url).start()
+        try:
+            token, user = await new_guest(http, process.base_url)
+            player = Player(http, token, user)
+            await player.set(process, reality_check_min=30)
+            await postgres.stop()
+            view = await player.set(process, currency="PLAY", kind="loss", period="day", amount=500)
+            assert limit_of(view, "loss")["amount"] == 500
+            assert view["history"] is None  # unreadable now, not empty
+            assert (await player.view(process))["history"] is None
+            await postgres.start()
+            async with asyncio.timeout(30):
+                while not (history := (await player.view(process))["history"]) or len(history) < 2:
+                    await asyncio.sleep(0.2)
+            assert [item["setting"] for item in history] == ["PLAY:loss:day", "reality_check"]
+        finally:
+            await process.stop()

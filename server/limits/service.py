@@ -4,9 +4,13 @@ Changes go through `limits_set.lua` (the rules of changes live there, atomic wit
 the limits the money scripts read), which also journals each for the archiver to
 record in PostgreSQL (`limit_changes`); the change is also written there at once
 (the same row: a second write of it changes nothing), so its answer lists it.
+The limits themselves live in Redis: with PostgreSQL unreachable they are read and
+changed as ever, the history reads as None (unknown, not empty), and a change
+reaches it through the journal once PostgreSQL is back.
 Nothing here can end a pause early: the script only extends one.
 """
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from server.errors import script_error
 from server.limits.context import LimitContexts
 from server.limits.periods import DEFAULT_ZONE
 from server.limits.requests import DAY_MS, PAUSES, LimitChange, LimitKind, Period
+from server.logs import OUTAGE_ERRORS, LogThrottle
 from server.redis_scripts import ScriptRunner
 from server.wallet.journal import Journal
 from server.wallet.keys import UserKeys
@@ -29,6 +34,8 @@ RAISE_DELAY_MS = DAY_MS
 KINDS: tuple[LimitKind, ...] = ("loss", "wager", "deposit")
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
 HISTORY_ROWS = 50
+log = logging.getLogger(__name__)
+_failures = LogThrottle(log)
 _RECORD = """
 INSERT INTO limit_changes (user_id, seq, actor, changed_at, setting, old_value, new_value,
                            effective_at)
@@ -144,14 +151,23 @@ class PlayerLimits:
             self._contexts.learn(user_id, change.zone)
         # The journal holds the change already (the archiver records it); writing it now
         # too puts it in the history this answer shows.
-        await self._database.execute(
-            _RECORD, user_id, int(seq), user_id, now, change.setting, old, new, int(effective_at)
-        )
+        try:
+            await self._database.execute(
+                _RECORD, user_id, int(seq), user_id, now, change.setting, old, new,
+                int(effective_at),
+            )  # fmt: skip
+        except OUTAGE_ERRORS as error:
+            _failures.failure("recording a limit change", error)
         return await self.view(user_id)
 
-    async def history(self, user_id: str, limit: int = HISTORY_ROWS) -> list[dict[str, Any]]:
-        """The user's latest limit changes, newest first."""
-        rows = await self._database.fetch(_HISTORY, user_id, limit)
+    async def history(self, user_id: str, limit: int = HISTORY_ROWS) -> list[dict[str, Any]] | None:
+        """The user's latest limit changes, newest first; None while PostgreSQL is
+        unreachable."""
+        try:
+            rows = await self._database.fetch(_HISTORY, user_id, limit)
+        except OUTAGE_ERRORS as error:
+            _failures.failure("reading limit changes", error)
+            return None
         return [
             {
                 "setting": row["setting"], "old": row["old_value"], "new": row["new_value"],

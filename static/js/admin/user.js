@@ -87,13 +87,13 @@ function limitsSection(limits, money) {
       "No limits"),
     h("h3", {}, "Limit changes"),
     table(["Time", "Setting", "Old", "New", "Effective"],
-      limits.history.map((change) => h("tr", {},
+      (limits.history || []).map((change) => h("tr", {},
         h("td", {}, time(change.changed_at)),
         h("td", {}, change.setting),
         h("td", { class: "mono" }, changeValue(change.setting, change.old, money)),
         h("td", { class: "mono" }, changeValue(change.setting, change.new, money)),
         h("td", {}, time(change.effective_at)))),
-      "No changes"));
+      limits.history === null ? "PostgreSQL cannot be reached: the changes cannot be read now" : "No changes"));
 }
 
 function adjustForm(user, currencies, done) {

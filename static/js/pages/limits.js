@@ -143,6 +143,7 @@ export function limitsPage(el, app) {
   }
 
   function historyTable(history) {
+    if (history === null) return h("p", { class: "muted" }, "The history cannot be read right now; your limits and changes are in force.");
     if (!history.length) return h("p", { class: "muted" }, "No changes yet.");
     return h("div", { class: "table-scroll" }, h("table", { class: "table" },
       h("thead", {}, h("tr", {}, ["Time", "Setting", "From", "To", "Applies"].map((title, i) =>
