@@ -771,6 +771,7 @@ MAIN_BUTTONS = {  # each page's main button, found by test id or by a selector
     "quiz": "bet-button",
     "wallet": "faucet",
     "fairness": "rotate",
+    "limits": "limit-save",
 }
 FIT = """(button) => {
     const root = document.documentElement;

@@ -51,15 +51,16 @@ export function limitsPage(el, app) {
 
   function render(view) {
     if (closed) return;
-    replaceChildren(sections,
-      h("section", { class: "card" },
-        h("h1", {}, "Limits"),
-        h("p", { class: "muted" },
-          "Limits hold in every game, tab and device. A new or lower limit applies at once; ",
-          "a higher one, or removing one, only after 24 hours. Periods follow your time zone: ",
-          "a day starts at midnight, a week on Monday, a month on the 1st."),
-        pauseBlock(view)),
-      h("section", { class: "card" }, h("h2", {}, "Your limits"), limitsTable(view), limitForm()),
+    const limits = h("section", { class: "card" },
+      h("h1", {}, "Limits"),
+      h("p", { class: "muted" },
+        "Limits hold in every game, tab and device. A new or lower limit applies at once; ",
+        "a higher one, or removing one, only after 24 hours. Periods follow your time zone: ",
+        "a day starts at midnight, a week on Monday, a month on the 1st."),
+      h("h2", {}, "Your limits"), limitsTable(view), limitForm());
+    const pause = h("section", { class: "card" }, pauseBlock(view));
+    // A break in force comes first; otherwise the limits and their form do.
+    replaceChildren(sections, ...(view.pause ? [pause, limits] : [limits, pause]),
       h("section", { class: "card" }, h("h2", {}, "Settings"), settingsForm(view)),
       h("section", { class: "card" }, h("h2", {}, "Changes"), historyTable(view.history)));
   }
@@ -121,9 +122,9 @@ export function limitsPage(el, app) {
       },
     },
     h("div", { class: "limits-fields" }, field("limit-kind", "Limit", kind), field("limit-period", "Period", period),
-      field("limit-currency", "Currency", currency), field("limit-amount", "Amount", amount)),
-    error,
-    h("button", { class: "btn btn-primary", type: "submit", "data-testid": "limit-save" }, "Set limit"));
+      field("limit-currency", "Currency", currency), field("limit-amount", "Amount", amount),
+      h("button", { class: "btn btn-primary", type: "submit", "data-testid": "limit-save" }, "Set limit")),
+    error);
   }
 
   function settingsForm(view) {
