@@ -86,7 +86,9 @@ async def test_full_sweeps_never_scan_and_one_instance_sweeps_per_interval(
         calls = await idle_calls(log_dir, url, 6.5, CROUPIER_SWEEP_FULL_PASS_S="2")
     assert "scan" not in calls, calls
     sweeps = calls.get("zrangebyscore", 0) / SLOTS
-    assert 2 <= sweeps <= 4, f"{sweeps} sweeps in 6.5 s by two instances: one per interval"
+    # Three intervals begin in the window: two instances sweeping each would make about
+    # six. A loaded machine may fit fewer than three in; at least one always starts.
+    assert 1 <= sweeps <= 4, f"{sweeps} sweeps in 6.5 s by two instances: one per interval"
 
 
 async def test_idle_instances_read_no_index_between_full_sweeps(
