@@ -1,8 +1,10 @@
 """Mines, HiLo and Quiz over real WebSockets: play, resume, races, timeouts, bad input."""
 
 import asyncio
+import hashlib
 import json
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from games.base import payout
@@ -18,9 +21,13 @@ from games.hilo import MAX_CARDS, Guess, card_from_float, step_multiplier
 from games.mines import mine_positions, payout_multiplier
 from games.states import floor_decimal
 from server.audit import audit_user
+from server.bets.service import OPEN_BET_HELPERS
 from server.wallet import UserKeys
+from server.wallet.scripts import script_source
 from tests.servers import ServerProcess
 from tests.wsclient import ReplyError, WsClient, new_guest
+
+STEPPED = Path(__file__).parent.parent / "server" / "stepped"
 
 
 @pytest.fixture
@@ -451,3 +458,112 @@ async def test_settled_step_games_appear_in_the_live_feed(
     finally:
         await watcher.close()
         await player.close()
+
+
+async def test_a_start_drawn_on_a_stale_pair_is_drawn_again_on_the_active_one(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """A start is drawn from the seed pair and nonce the instance last saw, and one script
+    checks them: instance B saw nonce 1, instance A took it since, so B's first draw is
+    refused and B starts the game on nonce 2, its board drawn from that nonce. A rotation
+    the instance did not see is caught the same way."""
+    token, user = await new_guest(http, server.base_url)
+    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
+    dice = {"game": "dice", "amount": 10, "currency": "PLAY"}
+    dice["params"] = {"target": "50.50", "condition": "over"}
+    try:
+        assert (await b.request("bet", **dice, key="b-0"))["nonce"] == 0  # B caches nonce 1
+        assert (await a.request("bet", **dice, key="a-1"))["nonce"] == 1
+        started = await start_mines(b)
+        assert started["nonce"] == 2
+        state = await secret_state(redis, user["id"], "mines")
+        record = state["record"]
+        assert state["nonce"] == record["nonce"] == 2  # the board is drawn from nonce 2
+        assert (record["server_seed"], record["client_seed"]) == (
+            state["server_seed"],
+            state["client_seed"],
+        )
+        await b.request(
+            "mines.reveal", tile=next(t for t in range(25) if t not in mines_of(state, 3))
+        )
+        await b.request("mines.cashout")
+        rotated = await a.request("seeds.rotate")  # B still holds the old pair
+        started = await start_mines(b)
+        assert started["server_seed_hash"] == rotated["active"]["server_seed_hash"]
+        assert started["nonce"] == 0
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok, audit.problems
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_start_is_one_script(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis, redis_url: str
+) -> None:
+    """Opening the bet and drawing the game take one script call (step_start), where
+    they took two (an open, then the first step_update)."""
+    _, user = account
+    start_sha, update_sha = (
+        hashlib.sha1(script_source(STEPPED / name, True, OPEN_BET_HELPERS).encode()).hexdigest()
+        for name in ("step_start.lua", "step_update.lua")
+    )
+    marker = f"end-of-start-{secrets.token_hex(4)}"
+    seen: list[str] = []
+    watching = threading.Event()
+
+    def monitor() -> None:
+        with SyncRedis.from_url(redis_url) as watcher, watcher.monitor() as commands:
+            watching.set()
+            for command in commands.listen():
+                seen.append(command["command"])
+                if marker in command["command"]:
+                    return
+
+    watch = threading.Thread(target=monitor)
+    watch.start()
+    try:
+        assert await asyncio.to_thread(watching.wait, 10)
+        await asyncio.sleep(0.2)  # MONITOR is on before the start
+        await start_mines(player)
+    finally:
+        await redis.echo(marker)
+        await asyncio.to_thread(watch.join, 10)
+    calls = [line for line in seen if user["id"] in line and line.startswith("EVAL")]
+    assert sum(start_sha in line for line in calls) == 1, calls
+    assert not any(update_sha in line for line in calls), calls
+
+
+async def test_starts_racing_instant_bets_on_two_instances_use_every_nonce_once(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Mines games started on one instance while dice bets go on on another: each start
+    and each bet takes its own nonce (the loser of a race draws again), none is skipped,
+    and the money agrees with the ledger."""
+    token, user = await new_guest(http, server.base_url)
+    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
+    dice = {"game": "dice", "amount": 10, "currency": "PLAY"}
+    dice["params"] = {"target": "50.50", "condition": "over"}
+    try:
+
+        async def bets() -> list[int]:
+            return [(await a.request("bet", **dice, key=f"race-{n}"))["nonce"] for n in range(40)]
+
+        async def games() -> list[int]:
+            nonces = []
+            for _ in range(15):
+                started = await start_mines(b, mines=1, amount=10)
+                nonces.append(started["nonce"])
+                played = await b.request("mines.reveal", tile=0)
+                if played["state"]["state"] == "active":
+                    await b.request("mines.cashout")
+            return nonces
+
+        bet_nonces, game_nonces = await asyncio.gather(bets(), games())
+        assert sorted(bet_nonces + game_nonces) == list(range(55))
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok, audit.problems
+        assert audit.open_bets == []
+    finally:
+        await a.close()
+        await b.close()

@@ -3,21 +3,16 @@ and one instance of a deployment sweeps per interval."""
 
 import asyncio
 import json
-import secrets
 from collections import Counter
 from pathlib import Path
 
 import httpx
 
-from server.limits.context import LimitContexts
-from server.limits.periods import Clock
 from server.redis_client import connect
-from server.redis_cluster_scripts import script_runner
 from server.slots import SLOTS, key_slot, slot_key
-from server.stepped.service import FIRST_WRITE_GRACE_MS, due_member
+from server.stepped.service import due_member
 from server.wallet import UserKeys
 from server.wallet.keys import GAMES_DUE
-from server.wallet.scripts import script_source
 from tests.servers import ServerProcess, primaries, private_redis
 from tests.wsclient import WsClient, new_guest
 
@@ -140,44 +135,42 @@ async def test_an_instance_sweeps_the_index_of_its_game_until_it_is_empty(
     assert after.get("zcard", 0) == 0, after
 
 
-async def test_a_start_whose_first_step_was_lost_is_written_by_the_sweep(
+async def test_a_game_an_earlier_version_opened_without_its_first_step_is_written_by_the_sweep(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
 ) -> None:
-    """A process that died between opening a Mines game and writing its first step
-    leaves it in the due index; the full sweep of another instance writes the step
-    and drops the entry. (A Redis of the test's own: the full sweep's lease is shared
-    with every instance on a Redis, and the others sweep every 15 s.)"""
+    """Earlier versions opened a step game in one script and wrote its first step in a
+    second, listing the game in the due index in between: a process that died there left
+    the game without its record. The full sweep writes that step and drops the entry. (A
+    Redis of the test's own: the full sweep's lease is shared with every instance on a
+    Redis, and the others sweep every 15 s.)"""
     async with private_redis(tmp_path / "redis") as url:
         server = await ServerProcess(log_dir, REDIS_URL=url, CROUPIER_SWEEP_FULL_PASS_S="1").start()
-        redis, runner = connect(url), script_runner(url)
+        redis = connect(url)
         token, user = await new_guest(http, server.base_url)
         client = await WsClient.open(server.ws_url, token)
         try:
-            await client.request("seeds")
+            started = await client.request(
+                "mines.start", amount=100, currency="PLAY", mines=3, key="old-start"
+            )
+            bet_id = started["bet_id"]
             keys = UserKeys(user["id"])
-            step_open = runner.script(script_source(STEP_OPEN, True, OPEN_BET_HELPERS))
-            status, payload = await step_open(
-                keys=[keys.wallet, keys.ledger, keys.idempotency(f"game:{secrets.token_hex(4)}"),
-                      keys.seeds, keys.games, keys.open_on_seeds, keys.games_due, keys.journal,
-                      keys.limits],
-                args=[user["id"], "PLAY", "100", "mines", '{"mines":3}', "86400", keys.events,
-                      "0", due_member("mines", user["id"], ""),
-                      LimitContexts(Clock()).context(user["id"])],
-            )  # fmt: skip
-            assert status == "ok"
-            bet_id = json.loads(payload)["id"]
+            # The game as an earlier version left it: no record, at step 0, due at once.
+            state = json.loads(await redis.hget(keys.games, "mines"))
+            del state["record"]
             member = due_member("mines", user["id"], bet_id)
-            assert await redis.zscore(keys.games_due, member) == 0
+            await redis.hset(
+                keys.games, mapping={"mines": json.dumps(state), "mines:v": f"{bet_id}:0"}
+            )
+            await redis.zadd(keys.games_due, {member: 0})
             async with asyncio.timeout(30):
                 while await redis.zscore(keys.games_due, member) is not None:
                     await asyncio.sleep(0.1)
             state = json.loads(await redis.hget(keys.games, "mines"))
             assert state["record"] is not None
+            assert await redis.hget(keys.games, "mines:v") == f"{bet_id}:1"
             resumed = await client.request("mines.active")
             assert resumed["bet_id"] == bet_id and resumed["state"]["state"] == "active"
         finally:
             await client.close()
-            await runner.aclose()
             await redis.aclose()
             await server.stop()
-    assert FIRST_WRITE_GRACE_MS >= 1_000, "a live start writes its first step well before"

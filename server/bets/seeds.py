@@ -10,6 +10,8 @@ can be checked, and starts a new pair at nonce 0.
 import json
 import secrets
 import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,22 @@ from server.wallet.journal import Journal
 from server.wallet.scripts import script_source
 
 _HERE = Path(__file__).parent
+CACHED_PAIRS = 65_536
+"""Seed pairs kept per process (least recently used dropped first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePair:
+    """A user's active seed pair as this process last saw it, with its next nonce.
+
+    Outcomes are computed from it before a script runs; the script checks that the
+    pair and nonce are still the active ones (compare-and-set), so a stale copy costs
+    a retry, never a wrong bet."""
+
+    server_seed: str
+    server_seed_hash: str
+    client_seed: str
+    nonce: int
 
 
 def new_server_seed() -> tuple[str, str]:
@@ -44,6 +62,43 @@ class SeedPairs:
         self._journal = journal
         self._ensure = runner.script(script_source(_HERE / "seeds_ensure.lua", with_prelude=False))
         self._rotate = runner.script(script_source(_HERE / "seeds_rotate.lua", with_prelude=False))
+        self._pairs: OrderedDict[str, ActivePair] = OrderedDict()
+
+    async def active(self, user_id: str) -> ActivePair:
+        """The user's active pair and next nonce: this process's copy, else read from Redis
+        (made first if the user has none)."""
+        pair = self._pairs.get(user_id)
+        if pair is not None:
+            return pair
+        seed, seed_hash, client_seed, nonce = await self._redis.hmget(
+            UserKeys(user_id).seeds, ["server_seed", "server_seed_hash", "client_seed", "nonce"]
+        )
+        if seed is None:
+            await self.ensure(user_id)
+            return await self.active(user_id)
+        return self.remember(user_id, ActivePair(seed, seed_hash, client_seed, int(nonce)))
+
+    def remember(self, user_id: str, pair: ActivePair) -> ActivePair:
+        """Keep `pair` (with its next nonce) as the user's; returns it."""
+        self._pairs[user_id] = pair
+        self._pairs.move_to_end(user_id)
+        if len(self._pairs) > CACHED_PAIRS:
+            self._pairs.popitem(last=False)
+        return pair
+
+    def used(self, user_id: str, pair: ActivePair) -> None:
+        """A script took `pair`'s nonce: remember the next one."""
+        self.remember(user_id, replace(pair, nonce=pair.nonce + 1))
+
+    def forget(self, user_id: str) -> None:
+        """Drop this process's copy of the user's pair (the next use reads Redis)."""
+        self._pairs.pop(user_id, None)
+
+    def stale(self, user_id: str, reply: list[str]) -> ActivePair:
+        """Remember the pair a script answered STALE with (server seed, hash, client
+        seed, next nonce); returns it."""
+        seed, seed_hash, client_seed, nonce = reply[1:]
+        return self.remember(user_id, ActivePair(seed, seed_hash, client_seed, int(nonce)))
 
     async def ensure(self, user_id: str) -> None:
         """Give the user a seed pair if they have none."""

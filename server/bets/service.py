@@ -14,8 +14,6 @@ import asyncio
 import json
 import time
 import weakref
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,18 +48,6 @@ ORDER BY bet_id DESC LIMIT $4
 _ARCHIVED_BET = "SELECT record::text FROM bets WHERE user_id = $1 AND bet_id = $2"
 PLAY_ATTEMPTS = 100
 """Compare-and-set attempts of one bet before BUSY (each lost one means another bet won)."""
-CACHED_PAIRS = 65_536
-"""Seed pairs kept per process (least recently used dropped first)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ActivePair:
-    """A user's active seed pair as this process last saw it, with its next nonce."""
-
-    server_seed: str
-    server_seed_hash: str
-    client_seed: str
-    nonce: int
 
 
 class BetRequest(Params):
@@ -128,7 +114,6 @@ class BetService:
         self._play = runner.script(script_source(_HERE / "bet_play.lua"))
         self._record = runner.script(script_source(_HERE / "bet_record.lua", with_prelude=False))
         self._ttl = str(settings.idempotency_ttl_s)
-        self._pairs: OrderedDict[str, ActivePair] = OrderedDict()
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.refs = PublicRefs()
         self.live = LiveFeed(redis, self.refs)
@@ -167,7 +152,7 @@ class BetService:
             keys.bets, keys.journal, keys.limits,
         ]  # fmt: skip
         params_json = params.model_dump_json()
-        pair = self._pairs.get(user_id) or await self._read_pair(user_id)
+        pair = await self.seeds.active(user_id)
         for _ in range(PLAY_ATTEMPTS):
             outcome = play(game, params, pair.server_seed, pair.client_seed, pair.nonce)
             paid = payout(request.amount, outcome.multiplier)
@@ -189,43 +174,22 @@ class BetService:
             status = result[0]
             self._journal.wrote(user_id)
             if status == "ok":
-                self._remember(user_id, pair, pair.nonce + 1)
+                self.seeds.used(user_id, pair)
                 return status, orjson.loads(result[1])
             if status == "replay":
                 return status, await self._replayed(user_id, orjson.loads(result[1]))
             if status == "STALE":
-                seed, seed_hash, client_seed, nonce = result[1:]
-                pair = self._remember(
-                    user_id, ActivePair(seed, seed_hash, client_seed, 0), int(nonce)
-                )
+                pair = self.seeds.stale(user_id, result)
                 continue
             if status == "NO_SEEDS":
-                await self.seeds.ensure(user_id)
-                pair = await self._read_pair(user_id)
+                self.seeds.forget(user_id)
+                pair = await self.seeds.active(user_id)
                 continue
             if status == "ZONE":
                 self._limits.learn(user_id, result[1])
                 continue
             raise script_error(result)
         raise CroupierError(ErrorCode.BUSY, "too many bets of this account at once; try again")
-
-    async def _read_pair(self, user_id: str) -> ActivePair:
-        seed, seed_hash, client_seed, nonce = await self._redis.hmget(
-            UserKeys(user_id).seeds, ["server_seed", "server_seed_hash", "client_seed", "nonce"]
-        )
-        if seed is None:
-            await self.seeds.ensure(user_id)
-            return await self._read_pair(user_id)
-        return self._remember(user_id, ActivePair(seed, seed_hash, client_seed, 0), int(nonce))
-
-    def _remember(self, user_id: str, pair: ActivePair, nonce: int) -> ActivePair:
-        """Keep `pair` at `nonce` as the user's next one; returns it."""
-        pair = ActivePair(pair.server_seed, pair.server_seed_hash, pair.client_seed, nonce)
-        self._pairs[user_id] = pair
-        self._pairs.move_to_end(user_id)
-        if len(self._pairs) > CACHED_PAIRS:
-            self._pairs.popitem(last=False)
-        return pair
 
     async def _replayed(self, user_id: str, first: dict[str, Any]) -> dict[str, Any]:
         """The first reply of a replayed key, from what its record keeps: the bet id and the

@@ -1,7 +1,10 @@
 """The step-by-step games' flow: start (debit), steps, cashout, settlement.
 
 A game's state lives in Redis under the user's hash tag, so it survives
-disconnects and restarts and every tab sees it. Each step reads the state,
+disconnects and restarts and every tab sees it. A start is one script,
+`step_start.lua`: the game is drawn here from the seed pair and nonce this
+process believes active, and the script checks them (compare-and-set) as it
+debits the stake and stores the drawn game. Each step reads the state,
 applies the rules here, and writes back with `step_update.lua`, a
 compare-and-set on the game's version that also settles the bet when the step
 ends the game: of two racing actions (a reveal and a cashout from two tabs)
@@ -55,8 +58,9 @@ SWEEP_BATCH = 2048
 """Per-slot indexes read in one pipeline."""
 SWEEP_LIMIT = 100
 """Due games taken from one slot's index per sweep."""
-FIRST_WRITE_GRACE_MS = 10_000
-"""A game whose start never got its first step written is looked at after this."""
+START_ATTEMPTS = 100
+"""Compare-and-set attempts of one start before BUSY (each lost one means another bet
+of the account took the nonce first)."""
 
 
 def now_ms() -> int:
@@ -107,7 +111,7 @@ class SteppedGames:
         self._live = live
         self._journal = journal
         self.rules = rules
-        self._open = runner.script(script_source(_HERE / "step_open.lua", True, OPEN_BET_HELPERS))
+        self._start = runner.script(script_source(_HERE / "step_start.lua", True, OPEN_BET_HELPERS))
         self._update = runner.script(
             script_source(_HERE / "step_update.lua", True, OPEN_BET_HELPERS)
         )
@@ -143,31 +147,47 @@ class SteppedGames:
             keys.wallet, keys.ledger, keys.idempotency(f"game:{key}"), keys.seeds, keys.games,
             keys.open_on_seeds, keys.games_due, keys.journal, keys.limits,
         ]  # fmt: skip
-        args = [
-            user_id,
-            currency,
-            str(amount),
-            game,
-            params.model_dump_json(),
-            self._ttl,
-            keys.events,
-            str(now_ms() + FIRST_WRITE_GRACE_MS),
-            due_member(game, user_id, ""),
-        ]
-        self._due_indexes.add(keys.games_due)
-        reply = await self._limits.run(self._open, user_id, redis_keys, args)
-        if reply[0] == "NO_SEEDS":
-            await self._seeds.ensure(user_id)
-            reply = await self._limits.run(self._open, user_id, redis_keys, args)
-        self._journal.wrote(user_id)
-        if reply[0] == "replay":
-            return await self._replayed_start(user_id, game, json.loads(reply[1])["id"])
-        if reply[0] != "ok":
-            raise script_error(reply)
-        state = json.loads(reply[1]) | {"name": user_name}
         rules = self.rules[game]
-        played = rules.new(state, params, now_ms())
-        return await self._commit(state, f"{state['id']}:0", rules, played, {"started": True})
+        params_json = params.model_dump_json()
+        pair = await self._seeds.active(user_id)
+        for _ in range(START_ATTEMPTS):
+            # The game is drawn from the pair this process believes active; the script
+            # checks that it still is, else answers with the active one.
+            drawn = {
+                "server_seed": pair.server_seed, "client_seed": pair.client_seed,
+                "nonce": pair.nonce, "amount": amount,
+            }  # fmt: skip
+            played = rules.new(drawn, params, now_ms())
+            deadline = rules.deadline(played)
+            view = {
+                "game": game, "amount": amount, "currency": currency,
+                "server_seed_hash": pair.server_seed_hash, "client_seed": pair.client_seed,
+                "nonce": pair.nonce, "state": rules.view(played), "result": {"started": True},
+                "bet": None,
+            }  # fmt: skip
+            if deadline is not None:
+                self._due_indexes.add(keys.games_due)
+            args = [
+                user_id, currency, str(amount), game, params_json, self._ttl, keys.events,
+                "" if deadline is None else str(deadline), due_member(game, user_id, ""),
+                pair.server_seed_hash, str(pair.nonce),
+                dumps({"record": rules.record(played), "name": user_name}), dumps(view),
+            ]  # fmt: skip
+            reply = await self._limits.run(self._start, user_id, redis_keys, args)
+            self._journal.wrote(user_id)
+            if reply[0] == "ok":
+                self._seeds.used(user_id, pair)
+                return {"game": game, "bet_id": json.loads(reply[1])["id"], **view}
+            if reply[0] == "replay":
+                return await self._replayed_start(user_id, game, json.loads(reply[1])["id"])
+            if reply[0] == "STALE":
+                pair = self._seeds.stale(user_id, reply)
+            elif reply[0] == "NO_SEEDS":
+                self._seeds.forget(user_id)
+                pair = await self._seeds.active(user_id)
+            else:
+                raise script_error(reply)
+        raise CroupierError(ErrorCode.BUSY, "too many games of this account at once; try again")
 
     async def act(
         self, user_id: str, game: str, action: str | None, params: Params
@@ -200,7 +220,7 @@ class SteppedGames:
         rules = self.rules[game]
         played = self._load(rules, state)
         expired = rules.expire(played, now_ms())
-        if expired or state.get("record") is None:  # also writes a start's lost first step
+        if expired or state.get("record") is None:  # also an earlier version's lost first step
             try:
                 return await self._commit(
                     state, version, rules, played, {"expired": True} if expired else {}
@@ -235,7 +255,7 @@ class SteppedGames:
         return json.loads(raw), version
 
     def _load(self, rules: StepRules, state: dict[str, Any]) -> Any:
-        if state.get("record") is None:  # a start whose first write never happened
+        if state.get("record") is None:  # opened by an earlier version, its first step unwritten
             params = rules.start_params.model_validate(state["params"])
             return rules.new(state, params, state["created_at"])
         try:
@@ -323,8 +343,8 @@ class SteppedGames:
 
     async def expire_overdue(self, indexes: list[str]) -> int:
         """End every game of these games-due indexes whose time ran out (Quiz questions
-        left unanswered) and write the first step of starts that lost it; returns how
-        many games ended."""
+        left unanswered) and write the first step of games an earlier version opened
+        without it; returns how many games ended."""
         moment = now_ms()
         ended = 0
         for start in range(0, len(indexes), SWEEP_BATCH):
