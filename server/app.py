@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             started.push_async_callback(database.close)
             services = Services.build(settings, url, database.pool)
             started.push_async_callback(services.aclose)
+            # Runs once the loops and Crash have stopped (callbacks run in reverse).
+            started.push_async_callback(services.archiver.drain)
             app.state.services = services
             await upgrade_open_bets(services.redis, services.wallet, services.stepped)
             await copy_history_to_journal(services.redis)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CROUPIER_DATABASE_URL")
     )
     database_pool_size: Annotated[int, Field(ge=2, le=1_000)] = 10
+    archive_interval_s: Annotated[float, Field(gt=0)] = 0.25
+    """How often an instance archives what its own scripts journaled. Larger batches cost
+    PostgreSQL less per row; the lag grows with the interval."""
     archive_full_pass_s: Annotated[float, Field(gt=0)] = 15.0
     """How often one instance looks at every journal (records of stopped instances)."""
     sweep_full_pass_s: Annotated[float, Field(gt=0)] = 15.0

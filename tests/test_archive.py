@@ -453,3 +453,36 @@ async def test_a_backlog_survives_redis_restarting_on_its_aof(
             await process.stop()
             await redis.aclose()
             await embedded.stop()
+
+
+async def test_a_stopping_instance_archives_what_it_wrote_since_its_last_round(
+    tmp_path: Path, log_dir: Path, http: httpx.AsyncClient
+) -> None:
+    """With rounds an hour apart, only the last round a graceful stop runs can have
+    written the bets to PostgreSQL: all of them are there, and the journal is empty."""
+    async with private_postgres() as postgres, private_redis(tmp_path / "redis") as url:
+        redis = connect(url)
+        process = await ServerProcess(
+            log_dir, REDIS_URL=url, DATABASE_URL=postgres.url,
+            CROUPIER_ARCHIVE_INTERVAL_S="3600", CROUPIER_ARCHIVE_FULL_PASS_S="3600",
+        ).start()  # fmt: skip
+        try:
+            token, user = await new_guest(http, process.base_url)
+            client = await WsClient.open(process.ws_url, token)
+            await play_a_bit_of_everything(client)
+            await client.close()
+            assert await redis.xlen(UserKeys(user["id"]).journal) > 0
+            ledger = await redis_ledger(redis, user["id"])
+        finally:
+            await process.stop()
+        database = await asyncpg.connect(postgres.url)
+        try:
+            assert await archived_ledger(database, user["id"]) == ledger
+            bets = await database.fetchval(
+                "SELECT count(*) FROM bets WHERE user_id = $1", user["id"]
+            )
+            assert bets == 6  # five dice bets and the Mines game
+        finally:
+            await database.close()
+        assert await redis.xlen(UserKeys(user["id"]).journal) == 0
+        await redis.aclose()
