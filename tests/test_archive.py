@@ -25,7 +25,7 @@ from server.redis_client import connect
 from server.redis_cluster_scripts import script_runner
 from server.wallet import UserKeys, Wallet, WalletScripts
 from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ServerProcess, private_postgres, private_redis
+from tests.servers import ServerProcess, private_database, private_postgres, private_redis
 from tests.wsclient import WsClient, new_guest
 
 
@@ -303,16 +303,17 @@ async def test_finished_crash_rounds_are_archived_with_their_totals(
     tmp_path: Path, log_dir: Path, http: httpx.AsyncClient, database_url: str
 ) -> None:
     """Short crafted rounds: each finished round reaches crash_rounds with its hash and
-    point, under the chain it belongs to."""
+    point, under the chain it belongs to. (A database of the test's own: chains crafted by
+    other tests may share this one's first hash, and so its name.)"""
     hashes = crafted_hashes(50, lambda k: (Decimal("1.00"), Decimal("1.05")), seed=3)
-    async with private_redis(tmp_path / "redis") as url:
+    async with private_redis(tmp_path / "redis") as url, private_database(database_url) as own:
         redis = connect(url)
         await install_chain(redis, hashes)
         server = await ServerProcess(
-            log_dir, REDIS_URL=url, CROUPIER_CRASH_BETTING_MS="400",
+            log_dir, REDIS_URL=url, DATABASE_URL=own, CROUPIER_CRASH_BETTING_MS="400",
             CROUPIER_CRASH_CRASHED_MS="100",
         ).start()  # fmt: skip
-        database = await asyncpg.connect(database_url)
+        database = await asyncpg.connect(own)
         try:
             chain = (await http.get(f"{server.base_url}/api/crash/chain")).json()
             async with asyncio.timeout(30):

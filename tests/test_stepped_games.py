@@ -5,7 +5,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -498,6 +498,33 @@ async def test_a_start_drawn_on_a_stale_pair_is_drawn_again_on_the_active_one(
         await b.close()
 
 
+async def monitored(redis: Redis, redis_url: str, work: Awaitable[Any]) -> list[str]:
+    """The commands clients sent Redis while `work` ran (MONITOR, from a thread), as text."""
+    marker = f"end-of-work-{secrets.token_hex(4)}"
+    seen: list[str] = []
+    watching = threading.Event()
+
+    def monitor() -> None:
+        with SyncRedis.from_url(redis_url) as watcher, watcher.monitor() as commands:
+            watching.set()
+            for command in commands.listen():
+                if command.get("client_type") != "lua":  # not the commands scripts ran
+                    seen.append(command["command"])
+                if marker in command["command"]:
+                    return
+
+    watch = threading.Thread(target=monitor)
+    watch.start()
+    try:
+        assert await asyncio.to_thread(watching.wait, 10)
+        await asyncio.sleep(0.2)  # MONITOR is on before the work
+        await work
+    finally:
+        await redis.echo(marker)
+        await asyncio.to_thread(watch.join, 10)
+    return seen
+
+
 async def test_a_start_is_one_script(
     player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis, redis_url: str
 ) -> None:
@@ -508,27 +535,7 @@ async def test_a_start_is_one_script(
         hashlib.sha1(script_source(STEPPED / name, True, OPEN_BET_HELPERS).encode()).hexdigest()
         for name in ("step_start.lua", "step_update.lua")
     )
-    marker = f"end-of-start-{secrets.token_hex(4)}"
-    seen: list[str] = []
-    watching = threading.Event()
-
-    def monitor() -> None:
-        with SyncRedis.from_url(redis_url) as watcher, watcher.monitor() as commands:
-            watching.set()
-            for command in commands.listen():
-                seen.append(command["command"])
-                if marker in command["command"]:
-                    return
-
-    watch = threading.Thread(target=monitor)
-    watch.start()
-    try:
-        assert await asyncio.to_thread(watching.wait, 10)
-        await asyncio.sleep(0.2)  # MONITOR is on before the start
-        await start_mines(player)
-    finally:
-        await redis.echo(marker)
-        await asyncio.to_thread(watch.join, 10)
+    seen = await monitored(redis, redis_url, start_mines(player))
     calls = [line for line in seen if user["id"] in line and line.startswith("EVAL")]
     assert sum(start_sha in line for line in calls) == 1, calls
     assert not any(update_sha in line for line in calls), calls
@@ -567,3 +574,43 @@ async def test_starts_racing_instant_bets_on_two_instances_use_every_nonce_once(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_an_action_from_an_instance_whose_copy_of_the_game_is_old_sees_the_new_one(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Instance A started the game and keeps its state; a reveal made through instance B
+    moves it on. A's cash-out, refused by A's old copy (no tile revealed there), is tried
+    on the game as it is and pays the multiplier of the reveal made on B."""
+    token, user = await new_guest(http, server.base_url)
+    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
+    try:
+        await start_mines(a, mines=3, amount=1_000)
+        state = await secret_state(redis, user["id"], "mines")
+        safe = next(tile for tile in range(25) if tile not in mines_of(state, 3))
+        revealed = await b.request("mines.reveal", tile=safe)
+        cashed = await a.request("mines.cashout")
+        assert cashed["result"] == {"cashed_out": True}
+        multiplier = revealed["state"]["multiplier"]
+        assert cashed["bet"]["multiplier"] == multiplier == str(payout_multiplier(3, 1))
+        audit = await audit_user(redis, user["id"])
+        assert audit.ok, audit.problems
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_an_action_after_the_instances_own_write_reads_nothing_back(
+    player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis, redis_url: str
+) -> None:
+    """The instance that wrote the game's last state acts from it: a reveal after the
+    start is one script and no read of the games hash."""
+    _, user = account
+    await start_mines(player)
+    state = await secret_state(redis, user["id"], "mines")
+    safe = next(tile for tile in range(25) if tile not in mines_of(state, 3))
+    seen = await monitored(redis, redis_url, player.request("mines.reveal", tile=safe))
+    games_key = UserKeys(user["id"]).games
+    reads = [line for line in seen if games_key in line and not line.startswith("EVAL")]
+    scripts = [line for line in seen if games_key in line and line.startswith("EVAL")]
+    assert reads == [] and len(scripts) == 1, seen

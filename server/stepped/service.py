@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
 CAS_ATTEMPTS = 20
+CACHED_GAMES = 16_384
+"""Games in progress whose last written state a process keeps (least recently used dropped
+first): an action starts from it instead of reading it back."""
 EXPIRY_SWEEP_INTERVAL_S = 2.0
 """How often an instance sweeps the games-due indexes its own scripts wrote to."""
 SWEEP_LEASE_KEY = "croupier:sweep:games"
@@ -118,6 +122,8 @@ class SteppedGames:
         self._ttl = str(settings.idempotency_ttl_s)
         self._sweeper = secrets.token_hex(8)
         self._full_sweep_s = settings.sweep_full_pass_s
+        self._games: OrderedDict[tuple[str, str], tuple[dict[str, Any], str]] = OrderedDict()
+        """(user, game) -> (state, version) as this process last wrote or read them."""
         self._due_indexes: set[str] = set()
         """Games-due indexes this instance wrote to and has not yet seen empty."""
 
@@ -177,7 +183,9 @@ class SteppedGames:
             self._journal.wrote(user_id)
             if reply[0] == "ok":
                 self._seeds.used(user_id, pair)
-                return {"game": game, "bet_id": json.loads(reply[1])["id"], **view}
+                state = json.loads(reply[1])
+                self._remember(user_id, game, state, f"{state['id']}:1")
+                return {"game": game, "bet_id": state["id"], **view}
             if reply[0] == "replay":
                 return await self._replayed_start(user_id, game, json.loads(reply[1])["id"])
             if reply[0] == "STALE":
@@ -192,27 +200,48 @@ class SteppedGames:
     async def act(
         self, user_id: str, game: str, action: str | None, params: Params
     ) -> dict[str, Any]:
-        """Apply an action (None: cash out) to the user's active game, retrying on a race."""
+        """Apply an action (None: cash out) to the user's active game, retrying on a race.
+
+        The first attempt starts from the state this process last wrote, if it has it: the
+        write checks the version, so a state another tab or instance moved on costs a read
+        and a retry, never a wrong step. Anything a cached state refuses is tried again on
+        the state read from Redis."""
         rules = self.rules[game]
-        for _ in range(CAS_ATTEMPTS):
-            state, version = await self._read(user_id, game)
-            played = self._load(rules, state)
-            moment = now_ms()
+        for attempt in range(CAS_ATTEMPTS):
+            cached = self._games.get((user_id, game)) if attempt == 0 else None
+            state, version = cached or await self._read(user_id, game)
             try:
-                if rules.expire(played, moment):
-                    result: dict[str, Any] = {"expired": True}
-                elif action is None:
-                    rules.cashout(played, moment)
-                    result = {"cashed_out": True}
-                else:
-                    result = rules.act(played, action, params, moment)
-            except (GameError, ValueError) as error:
-                raise game_error(error) from None
-            try:
-                return await self._commit(state, version, rules, played, result)
+                return await self._step(rules, state, version, action, params)
             except _ConflictError:
                 continue
+            except CroupierError:
+                if cached is None:
+                    raise
+                self._games.pop((user_id, game), None)
         raise CroupierError(ErrorCode.BUSY, "the game is changing too fast; try again")
+
+    async def _step(
+        self,
+        rules: StepRules,
+        state: dict[str, Any],
+        version: str,
+        action: str | None,
+        params: Params,
+    ) -> dict[str, Any]:
+        """Apply the action to `state` and write it if `version` is still current."""
+        played = self._load(rules, state)
+        moment = now_ms()
+        try:
+            if rules.expire(played, moment):
+                result: dict[str, Any] = {"expired": True}
+            elif action is None:
+                rules.cashout(played, moment)
+                result = {"cashed_out": True}
+            else:
+                result = rules.act(played, action, params, moment)
+        except (GameError, ValueError) as error:
+            raise game_error(error) from None
+        return await self._commit(state, version, rules, played, result)
 
     async def active(self, user_id: str, game: str) -> dict[str, Any]:
         """The user's game in progress (expired on the way if its time ran out)."""
@@ -251,8 +280,17 @@ class SteppedGames:
     async def _read(self, user_id: str, game: str) -> tuple[dict[str, Any], str]:
         raw, version = await self._redis.hmget(UserKeys(user_id).games, [game, f"{game}:v"])
         if raw is None or version is None:
+            self._games.pop((user_id, game), None)
             raise CroupierError(ErrorCode.GAME_NOT_ACTIVE, f"no {game} game is in progress")
-        return json.loads(raw), version
+        state: dict[str, Any] = json.loads(raw)
+        self._remember(user_id, game, state, version)
+        return state, version
+
+    def _remember(self, user_id: str, game: str, state: dict[str, Any], version: str) -> None:
+        self._games[user_id, game] = (state, version)
+        self._games.move_to_end((user_id, game))
+        if len(self._games) > CACHED_GAMES:
+            self._games.popitem(last=False)
 
     def _load(self, rules: StepRules, state: dict[str, Any]) -> Any:
         if state.get("record") is None:  # opened by an earlier version, its first step unwritten
@@ -309,7 +347,10 @@ class SteppedGames:
             raise _ConflictError
         if written[0] != "ok":
             raise script_error(written)
-        if ended:
+        if not ended:
+            self._remember(state["user"], state["game"], new_state, written[1])
+        else:
+            self._games.pop((state["user"], state["game"]), None)
             reply["balance"] = json.loads(written[1])["balance"]
             if record is not None and "name" in state:
                 self._live.announce(state["user"], state["name"], record)
