@@ -5,7 +5,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -498,8 +498,14 @@ async def test_a_start_drawn_on_a_stale_pair_is_drawn_again_on_the_active_one(
         await b.close()
 
 
-async def monitored(redis: Redis, redis_url: str, work: Awaitable[Any]) -> list[str]:
-    """The commands clients sent Redis while `work` ran (MONITOR, from a thread), as text."""
+MONITORED = pytest.mark.single_node(
+    "MONITOR watches one Redis; on a cluster the user's slot lives on one of several nodes"
+)
+
+
+async def monitored(redis: Redis, redis_url: str, work: Callable[[], Awaitable[Any]]) -> list[str]:
+    """The commands clients sent Redis while `work()` ran (MONITOR, from a thread), as
+    text."""
     marker = f"end-of-work-{secrets.token_hex(4)}"
     seen: list[str] = []
     watching = threading.Event()
@@ -518,13 +524,14 @@ async def monitored(redis: Redis, redis_url: str, work: Awaitable[Any]) -> list[
     try:
         assert await asyncio.to_thread(watching.wait, 10)
         await asyncio.sleep(0.2)  # MONITOR is on before the work
-        await work
+        await work()
     finally:
         await redis.echo(marker)
         await asyncio.to_thread(watch.join, 10)
     return seen
 
 
+@MONITORED
 async def test_a_start_is_one_script(
     player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis, redis_url: str
 ) -> None:
@@ -535,7 +542,7 @@ async def test_a_start_is_one_script(
         hashlib.sha1(script_source(STEPPED / name, True, OPEN_BET_HELPERS).encode()).hexdigest()
         for name in ("step_start.lua", "step_update.lua")
     )
-    seen = await monitored(redis, redis_url, start_mines(player))
+    seen = await monitored(redis, redis_url, lambda: start_mines(player))
     calls = [line for line in seen if user["id"] in line and line.startswith("EVAL")]
     assert sum(start_sha in line for line in calls) == 1, calls
     assert not any(update_sha in line for line in calls), calls
@@ -600,6 +607,7 @@ async def test_an_action_from_an_instance_whose_copy_of_the_game_is_old_sees_the
         await b.close()
 
 
+@MONITORED
 async def test_an_action_after_the_instances_own_write_reads_nothing_back(
     player: WsClient, account: tuple[str, dict[str, Any]], redis: Redis, redis_url: str
 ) -> None:
@@ -609,7 +617,7 @@ async def test_an_action_after_the_instances_own_write_reads_nothing_back(
     await start_mines(player)
     state = await secret_state(redis, user["id"], "mines")
     safe = next(tile for tile in range(25) if tile not in mines_of(state, 3))
-    seen = await monitored(redis, redis_url, player.request("mines.reveal", tile=safe))
+    seen = await monitored(redis, redis_url, lambda: player.request("mines.reveal", tile=safe))
     games_key = UserKeys(user["id"]).games
     reads = [line for line in seen if games_key in line and not line.startswith("EVAL")]
     scripts = [line for line in seen if games_key in line and line.startswith("EVAL")]
