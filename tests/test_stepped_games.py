@@ -42,6 +42,26 @@ async def player(server: ServerProcess, account: tuple[str, Any]) -> AsyncIterat
     await client.close()
 
 
+DICE = {
+    "game": "dice",
+    "amount": 10,
+    "currency": "PLAY",
+    "params": {"target": "50.50", "condition": "over"},
+}
+
+
+@pytest.fixture
+async def two_tabs(
+    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient
+) -> AsyncIterator[tuple[dict[str, Any], WsClient, WsClient]]:
+    """A new player with one tab on each of two instances: (user, tab A, tab B)."""
+    token, user = await new_guest(http, server.base_url)
+    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
+    yield user, a, b
+    await a.close()
+    await b.close()
+
+
 async def secret_state(redis: Redis, user_id: str, game: str) -> dict[str, Any]:
     """The server-side state of a game in progress (the test may peek; players may not)."""
     state: dict[str, Any] = json.loads(await redis.hget(UserKeys(user_id).games, game))
@@ -461,41 +481,32 @@ async def test_settled_step_games_appear_in_the_live_feed(
 
 
 async def test_a_start_drawn_on_a_stale_pair_is_drawn_again_on_the_active_one(
-    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+    two_tabs: tuple[dict[str, Any], WsClient, WsClient], redis: Redis
 ) -> None:
     """A start is drawn from the seed pair and nonce the instance last saw, and one script
     checks them: instance B saw nonce 1, instance A took it since, so B's first draw is
     refused and B starts the game on nonce 2, its board drawn from that nonce. A rotation
     the instance did not see is caught the same way."""
-    token, user = await new_guest(http, server.base_url)
-    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
-    dice = {"game": "dice", "amount": 10, "currency": "PLAY"}
-    dice["params"] = {"target": "50.50", "condition": "over"}
-    try:
-        assert (await b.request("bet", **dice, key="b-0"))["nonce"] == 0  # B caches nonce 1
-        assert (await a.request("bet", **dice, key="a-1"))["nonce"] == 1
-        started = await start_mines(b)
-        assert started["nonce"] == 2
-        state = await secret_state(redis, user["id"], "mines")
-        record = state["record"]
-        assert state["nonce"] == record["nonce"] == 2  # the board is drawn from nonce 2
-        assert (record["server_seed"], record["client_seed"]) == (
-            state["server_seed"],
-            state["client_seed"],
-        )
-        await b.request(
-            "mines.reveal", tile=next(t for t in range(25) if t not in mines_of(state, 3))
-        )
-        await b.request("mines.cashout")
-        rotated = await a.request("seeds.rotate")  # B still holds the old pair
-        started = await start_mines(b)
-        assert started["server_seed_hash"] == rotated["active"]["server_seed_hash"]
-        assert started["nonce"] == 0
-        audit = await audit_user(redis, user["id"])
-        assert audit.ok, audit.problems
-    finally:
-        await a.close()
-        await b.close()
+    user, a, b = two_tabs
+    assert (await b.request("bet", **DICE, key="b-0"))["nonce"] == 0  # B caches nonce 1
+    assert (await a.request("bet", **DICE, key="a-1"))["nonce"] == 1
+    started = await start_mines(b)
+    assert started["nonce"] == 2
+    state = await secret_state(redis, user["id"], "mines")
+    record = state["record"]
+    assert state["nonce"] == record["nonce"] == 2  # the board is drawn from nonce 2
+    assert (record["server_seed"], record["client_seed"]) == (
+        state["server_seed"],
+        state["client_seed"],
+    )
+    await b.request("mines.reveal", tile=next(t for t in range(25) if t not in mines_of(state, 3)))
+    await b.request("mines.cashout")
+    rotated = await a.request("seeds.rotate")  # B still holds the old pair
+    started = await start_mines(b)
+    assert started["server_seed_hash"] == rotated["active"]["server_seed_hash"]
+    assert started["nonce"] == 0
+    audit = await audit_user(redis, user["id"])
+    assert audit.ok, audit.problems
 
 
 MONITORED = pytest.mark.single_node(
@@ -549,62 +560,50 @@ async def test_a_start_is_one_script(
 
 
 async def test_starts_racing_instant_bets_on_two_instances_use_every_nonce_once(
-    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+    two_tabs: tuple[dict[str, Any], WsClient, WsClient], redis: Redis
 ) -> None:
     """Mines games started on one instance while dice bets go on on another: each start
     and each bet takes its own nonce (the loser of a race draws again), none is skipped,
     and the money agrees with the ledger."""
-    token, user = await new_guest(http, server.base_url)
-    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
-    dice = {"game": "dice", "amount": 10, "currency": "PLAY"}
-    dice["params"] = {"target": "50.50", "condition": "over"}
-    try:
+    user, a, b = two_tabs
 
-        async def bets() -> list[int]:
-            return [(await a.request("bet", **dice, key=f"race-{n}"))["nonce"] for n in range(40)]
+    async def bets() -> list[int]:
+        return [(await a.request("bet", **DICE, key=f"race-{n}"))["nonce"] for n in range(40)]
 
-        async def games() -> list[int]:
-            nonces = []
-            for _ in range(15):
-                started = await start_mines(b, mines=1, amount=10)
-                nonces.append(started["nonce"])
-                played = await b.request("mines.reveal", tile=0)
-                if played["state"]["state"] == "active":
-                    await b.request("mines.cashout")
-            return nonces
+    async def games() -> list[int]:
+        nonces = []
+        for _ in range(15):
+            started = await start_mines(b, mines=1, amount=10)
+            nonces.append(started["nonce"])
+            played = await b.request("mines.reveal", tile=0)
+            if played["state"]["state"] == "active":
+                await b.request("mines.cashout")
+        return nonces
 
-        bet_nonces, game_nonces = await asyncio.gather(bets(), games())
-        assert sorted(bet_nonces + game_nonces) == list(range(55))
-        audit = await audit_user(redis, user["id"])
-        assert audit.ok, audit.problems
-        assert audit.open_bets == []
-    finally:
-        await a.close()
-        await b.close()
+    bet_nonces, game_nonces = await asyncio.gather(bets(), games())
+    assert sorted(bet_nonces + game_nonces) == list(range(55))
+    audit = await audit_user(redis, user["id"])
+    assert audit.ok, audit.problems
+    assert audit.open_bets == []
 
 
 async def test_an_action_from_an_instance_whose_copy_of_the_game_is_old_sees_the_new_one(
-    server: ServerProcess, server_b: ServerProcess, http: httpx.AsyncClient, redis: Redis
+    two_tabs: tuple[dict[str, Any], WsClient, WsClient], redis: Redis
 ) -> None:
     """Instance A started the game and keeps its state; a reveal made through instance B
     moves it on. A's cash-out, refused by A's old copy (no tile revealed there), is tried
     on the game as it is and pays the multiplier of the reveal made on B."""
-    token, user = await new_guest(http, server.base_url)
-    a, b = await WsClient.open(server.ws_url, token), await WsClient.open(server_b.ws_url, token)
-    try:
-        await start_mines(a, mines=3, amount=1_000)
-        state = await secret_state(redis, user["id"], "mines")
-        safe = next(tile for tile in range(25) if tile not in mines_of(state, 3))
-        revealed = await b.request("mines.reveal", tile=safe)
-        cashed = await a.request("mines.cashout")
-        assert cashed["result"] == {"cashed_out": True}
-        multiplier = revealed["state"]["multiplier"]
-        assert cashed["bet"]["multiplier"] == multiplier == str(payout_multiplier(3, 1))
-        audit = await audit_user(redis, user["id"])
-        assert audit.ok, audit.problems
-    finally:
-        await a.close()
-        await b.close()
+    user, a, b = two_tabs
+    await start_mines(a, mines=3, amount=1_000)
+    state = await secret_state(redis, user["id"], "mines")
+    safe = next(tile for tile in range(25) if tile not in mines_of(state, 3))
+    revealed = await b.request("mines.reveal", tile=safe)
+    cashed = await a.request("mines.cashout")
+    assert cashed["result"] == {"cashed_out": True}
+    multiplier = revealed["state"]["multiplier"]
+    assert cashed["bet"]["multiplier"] == multiplier == str(payout_multiplier(3, 1))
+    audit = await audit_user(redis, user["id"])
+    assert audit.ok, audit.problems
 
 
 @MONITORED
