@@ -661,53 +661,20 @@ async def test_the_wallet_counts_stakes_payouts_and_refunds_and_not_adjustments(
 # --- bad input ---------------------------------------------------------------------------
 
 
-def limit(**change: Any) -> dict[str, Any]:
-    return change
+def daily_loss(**override: Any) -> dict[str, Any]:
+    """A change of the PLAY daily loss limit to 5, with `override` applied."""
+    return {"currency": "PLAY", "kind": "loss", "period": "day", "amount": 5} | override
 
 
 @pytest.mark.parametrize(
     ("change", "code", "field"),
     [
-        (
-            {"currency": "XYZ", "kind": "loss", "period": "day", "amount": 5},
-            "UNKNOWN_CURRENCY",
-            "currency",
-        ),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "year", "amount": 5},
-            "BAD_REQUEST",
-            "period",
-        ),
-        (limit(currency="PLAY", kind="fun", period="day", amount=5), "BAD_REQUEST", "kind"),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "day", "amount": -5},
-            "INVALID_AMOUNT",
-            "amount",
-        ),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "day", "amount": 0},
-            "INVALID_AMOUNT",
-            "amount",
-        ),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "day", "amount": 1.5},
-            "INVALID_AMOUNT",
-            "amount",
-        ),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "day", "amount": "100"},
-            "INVALID_AMOUNT",
-            "amount",
-        ),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "day", "amount": 2**53},
-            "INVALID_AMOUNT",
-            "amount",
-        ),
-        (
-            {"currency": "PLAY", "kind": "loss", "period": "day", "amount": 10**30},
-            "INVALID_AMOUNT",
-            "amount",
+        (daily_loss(currency="XYZ"), "UNKNOWN_CURRENCY", "currency"),
+        (daily_loss(period="year"), "BAD_REQUEST", "period"),
+        (daily_loss(kind="fun"), "BAD_REQUEST", "kind"),
+        *(
+            (daily_loss(amount=amount), "INVALID_AMOUNT", "amount")
+            for amount in (-5, 0, 1.5, "100", 2**53, 10**30)
         ),
         ({"currency": "PLAY", "kind": "loss", "period": "day"}, "BAD_REQUEST", None),
         ({"zone": "Mars/Olympus_Mons"}, "UNKNOWN_ZONE", "zone"),
