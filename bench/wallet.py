@@ -1,10 +1,11 @@
-"""Wallet throughput: the project's Wallet API against raw EVALSHA of the same script.
+"""Wallet throughput: the project's Wallet API against raw calls of the same script.
 
 `python -m bench.wallet` starts a private redis-server (unix socket in a temp
 directory), loads the wallet's debit and credit scripts, and in the same run
 measures, per script:
 
-* raw: `redis-benchmark` calling EVALSHA of that script from C, `--clients`
+* raw: `redis-benchmark` calling that script from C as the runner does (FCALL
+  of its function library on Redis 7, else EVALSHA), `--clients`
   connections, a random idempotency key per call (`__rand_int__`; the run
   is refused unless 99% of its calls moved money, i.e. were not replays);
 * api: `Wallet.debit` / `Wallet.credit` from `--clients` concurrent asyncio
@@ -37,7 +38,8 @@ from server.embedded_redis import EmbeddedRedis
 from server.limits.context import LimitContexts
 from server.limits.periods import Clock
 from server.redis_client import connect
-from server.redis_scripts import ScriptRunner
+from server.redis_functions import FUNCTIONS_SINCE
+from server.redis_scripts import Script, ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
 
 USER = "bench"
@@ -65,16 +67,18 @@ def redis_benchmark(socket: str, clients: int, requests: int, command: list[str]
     return float(found[-1])
 
 
-def script_command(sha: str, kind: str) -> list[str]:
-    """EVALSHA of the debit or credit script with the arguments Wallet sends."""
+def script_command(script: Script, functions: bool, kind: str) -> list[str]:
+    """The call of the debit or credit script with the arguments Wallet sends."""
     keys = UserKeys(USER)
     op_kind = "bet" if kind == "debit" else "win"
-    return [
-        "EVALSHA", sha, "5", keys.wallet, keys.ledger, keys.idempotency("raw:__rand_int__"),
-        keys.journal, keys.limits,
+    key_list = [
+        keys.wallet, keys.ledger, keys.idempotency("raw:__rand_int__"), keys.journal, keys.limits,
+    ]  # fmt: skip
+    args = [
         USER, "PLAY", "1", op_kind, "dice", "ref", TTL, keys.events,
         LimitContexts(Clock()).context(USER),
     ]  # fmt: skip
+    return [str(word) for word in script.command(functions, key_list, args)]
 
 
 async def api_rate(
@@ -112,15 +116,15 @@ async def measure(args: argparse.Namespace, url: str, socket: str) -> list[str]:
     runner = ScriptRunner(url)
     try:
         scripts = WalletScripts.register(runner)
-        for script in (scripts.debit, scripts.credit):
-            await redis.script_load(script.source)
+        version = (await redis.info("server"))["redis_version"]
+        functions = int(version.split(".")[0]) >= FUNCTIONS_SINCE
         wallet = Wallet(redis, scripts, int(TTL))
         await wallet.credit(USER, FUNDS, "PLAY", key="funds", kind="deposit")
         lines = []
         for kind, script in (("debit", scripts.debit), ("credit", scripts.credit)):
             operation = operations(wallet)[kind]
             await api_rate(operation, args.clients, 2000)  # warm-up
-            command = script_command(script.sha, kind)
+            command = script_command(script, functions, kind)  # loaded by the warm-up
             ratios = []
             for round_number in range(1, args.rounds + 1):
                 version = await wallet_version(redis)

@@ -48,20 +48,25 @@ def user_info(url: str) -> str:
 
 
 def command_slot(command: Sequence[Any]) -> int | None:
-    """The slot of a command's keys: EVALSHA/EVAL count theirs, XREAD/XREADGROUP
+    """The slot of a command's keys: EVALSHA/EVAL/FCALL count theirs, XREAD/XREADGROUP
     list them after STREAMS, any other command has at most one key, its first
     argument. None: no key (PING).
 
     Every key of one call must share a slot (a script may touch one slot only).
     """
     name = str(command[0]).upper()
-    if name in ("EVALSHA", "EVAL"):
+    if name in ("EVALSHA", "EVAL", "FCALL"):
         keys = command[3 : 3 + int(command[2])]
     elif name in ("XREAD", "XREADGROUP"):  # ... STREAMS key [key ...] id [id ...]
         streams = [str(word).upper() for word in command].index("STREAMS") + 1
         keys = command[streams : streams + (len(command) - streams) // 2]
     else:
         keys = command[1:2]
+    return keys_slot(keys)
+
+
+def keys_slot(keys: Sequence[Any]) -> int | None:
+    """The slot of the keys of one call (None: no key); they must share it."""
     if not keys:
         return None
     slot = key_slot(str(keys[0]))

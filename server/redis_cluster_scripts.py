@@ -7,7 +7,8 @@ a call sent to the wrong node without running it, so these are resent:
 * `MOVED`: the slot has a new owner; the slot map is read again (CLUSTER SLOTS).
 * `ASK`: the slot is migrating and this key is already on the target; the
   call goes there once, after `ASKING`.
-* `NOSCRIPT`: that node has not seen the script; it is loaded there.
+* `NOSCRIPT` or `Function not found`: that node lacks the script; it is loaded
+  there (a function library on Redis 7, see server/redis_functions.py).
 * `TRYAGAIN`, `CLUSTERDOWN`, or no connection to the owner (a primary that
   died before its replica took over): back off, read the map again, retry,
   a bounded number of times.
@@ -18,7 +19,7 @@ with the same idempotency key.
 """
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -29,11 +30,13 @@ from server.redis_cluster import (
     SlotMap,
     command_slot,
     is_cluster_url,
+    keys_slot,
     node_url,
     read_slot_map,
     seed_urls,
     user_info,
 )
+from server.redis_functions import LuaSource, is_missing
 from server.redis_scripts import (
     Arg,
     Pipe,
@@ -65,20 +68,33 @@ class ClusterScriptRunner(ScriptRunner):
         self._node_locks: dict[str, asyncio.Lock] = {}
         self._slots: SlotMap | None = None
         self._refreshing = asyncio.Lock()
-        self._sources: dict[str, str] = {}
 
-    def script(self, source: str) -> Script:
+    def script(self, source: LuaSource | str) -> Script:
         """A script bound to this runner, loaded on each node the first time it runs there.
         It publishes a user's events with SPUBLISH (sharded pub/sub)."""
-        script = Script(self, source.replace(USER_PUBLISH, SHARDED_USER_PUBLISH))
-        self._sources[script.sha] = script.source
-        return script
+        lua = source if isinstance(source, LuaSource) else LuaSource(source)
+        sharded = LuaSource(
+            lua.body.replace(USER_PUBLISH, SHARDED_USER_PUBLISH),
+            lua.helpers.replace(USER_PUBLISH, SHARDED_USER_PUBLISH),
+        )
+        return Script(self, sharded)
 
     def call(self, command: tuple[Arg, ...]) -> Awaitable[Any]:
         """Send `command` to the primary of its keys' slot and return its reply."""
-        return self._call(command, command_slot(command))
+        return self._call(lambda _: command, command_slot(command))
 
-    async def _call(self, command: tuple[Arg, ...], slot: int | None) -> Any:
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Run `script` on the primary of its keys' slot, loading it there if needed."""
+        return await self._call(
+            lambda pipe: script.command(pipe.functions, keys, args), keys_slot(keys), script
+        )
+
+    async def _call(
+        self,
+        command_for: Callable[[Pipe], tuple[Arg, ...]],
+        slot: int | None,
+        script: Script | None = None,
+    ) -> Any:
         backoff = _FIRST_BACKOFF_S
         failure: Exception | None = None
         asked: str | None = None  # the node an ASK sent this call to, for one try
@@ -92,6 +108,7 @@ class ClusterScriptRunner(ScriptRunner):
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
                 self._slots = None
                 continue
+            command = command_for(pipe)
             try:
                 if asked is None:
                     return await pipe.send_when_room(command)
@@ -107,8 +124,8 @@ class ClusterScriptRunner(ScriptRunner):
                     await self.refresh()
                 elif code == "ASK":
                     asked = node_url(self._auth, rest.split()[-1])
-                elif code == "NOSCRIPT":
-                    await pipe.send_when_room(("SCRIPT", "LOAD", self._sources[str(command[1])]))
+                elif script is not None and is_missing(error):
+                    await self.load(pipe, script)
                 elif code in _RETRY_LATER:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF_S)

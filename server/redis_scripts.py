@@ -13,10 +13,15 @@ If the connection drops, every call in flight fails with ConnectionError.
 Such a call may or may not have run, which is why every script that moves
 money takes an idempotency key: the caller retries with the same key. The
 next call reconnects.
+
+On Redis 7 and newer each script is a function library (FCALL): its shared
+helpers are defined once, when the library loads, instead of on every call as
+with EVALSHA (see server/redis_functions.py). Redis 6.2 gets EVALSHA.
 """
 
 import asyncio
 import hashlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -27,6 +32,18 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from server.redis_address import CONNECT_TIMEOUT_S, RedisAddress
+from server.redis_functions import (
+    FUNCTIONS_SINCE,
+    LuaSource,
+    function_library,
+    is_missing,
+    library_name,
+    loaded_elsewhere,
+    retire_stale_libraries,
+    stamp_library,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_IN_FLIGHT = 16_384
 
@@ -49,6 +66,10 @@ class Pipe(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._max_in_flight = max_in_flight
         self._room = asyncio.Event()
+        self.functions = False
+        """Whether this server runs function libraries (FCALL): Redis 7 and newer."""
+        self.retired = False
+        """Whether stale libraries were retired on this server since this connection opened."""
 
     @property
     def is_open(self) -> bool:
@@ -107,7 +128,7 @@ class Pipe(asyncio.Protocol):
         """`send`; a script's reply only once enough replicas have its writes, if this
         connection waits for replica acknowledgements."""
         reply = self.send(command)
-        if self._acks is None or command[0] not in ("EVALSHA", "EVAL"):
+        if self._acks is None or command[0] not in ("FCALL", "EVALSHA", "EVAL"):
             return reply
         if self._acked is None:
             self._acked = self._loop.create_future()
@@ -185,6 +206,9 @@ async def open_pipe(
                 await pipe.send(address.auth)
             if address.db:
                 await pipe.send(("SELECT", address.db))
+            hello = await pipe.send(("HELLO", "2"))
+            version = dict(zip(hello[::2], hello[1::2], strict=True))["version"]
+            pipe.functions = int(version.split(".")[0]) >= FUNCTIONS_SINCE
     except BaseException:
         pipe.close()
         raise
@@ -192,7 +216,7 @@ async def open_pipe(
 
 
 class ScriptRunner:
-    """Runs commands (mostly EVALSHA) on one auto-pipelined Redis connection,
+    """Runs Lua scripts (and plain commands) on one auto-pipelined Redis connection,
     opened on first use and again after it drops.
 
     At most `max_in_flight` calls wait for replies at once; more callers wait
@@ -215,9 +239,10 @@ class ScriptRunner:
         self._pipe: Pipe | None = None
         self._connecting = asyncio.Lock()
 
-    def script(self, source: str) -> "Script":
-        """A script bound to this runner (loaded into Redis on first use)."""
-        return Script(self, source)
+    def script(self, source: LuaSource | str) -> "Script":
+        """A script bound to this runner (loaded into Redis on first use); a plain
+        string is a script without helpers."""
+        return Script(self, source if isinstance(source, LuaSource) else LuaSource(source))
 
     async def execute(self, *args: Arg) -> Any:
         """Send one command and return its reply; a Redis error reply raises ResponseError.
@@ -240,6 +265,40 @@ class ScriptRunner:
             pipe = await self._connect()
         return await pipe.send_when_room(command)
 
+    async def run(self, script: "Script", keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Run `script` on `keys` with `args`, loading it first if Redis lacks it."""
+        pipe = self._pipe
+        if pipe is None or not pipe.is_open:
+            pipe = await self._connect()
+        command = script.command(pipe.functions, keys, args)
+        try:
+            return await (pipe.send_when_room(command) if pipe.full else pipe.submit(command))
+        except ResponseError as error:
+            if not is_missing(error):
+                raise
+        await self.load(pipe, script)
+        return await pipe.send_when_room(command)
+
+    async def load(self, pipe: Pipe, script: "Script") -> None:
+        """Load `script` on the server of `pipe`: a function library on Redis 7 (stamped
+        as in use; the first load on a connection also retires stale libraries there),
+        else into the script cache."""
+        if not pipe.functions:
+            await pipe.send_when_room(("SCRIPT", "LOAD", script.source))
+            return
+        await stamp_library(self.call, script.function)  # first: no clean-up takes it
+        try:
+            await pipe.send_when_room(("FUNCTION", "LOAD", script.library))
+        except ResponseError as error:
+            if not loaded_elsewhere(error):
+                raise
+        if not pipe.retired:
+            pipe.retired = True
+            try:
+                await retire_stale_libraries(pipe.send_when_room, self.call)
+            except ResponseError as error:  # e.g. a user not allowed FUNCTION LIST
+                log.warning("stale function libraries not retired: %s", error)
+
     async def _connect(self) -> Pipe:
         async with self._connecting:
             if self._pipe is None or not self._pipe.is_open:
@@ -255,22 +314,26 @@ class ScriptRunner:
 
 
 class Script:
-    """A Lua script called by SHA (EVALSHA), loaded again if Redis lost it."""
+    """A Lua script: a function library called with FCALL on Redis 7 and newer, else
+    called by SHA (EVALSHA); loaded again if Redis lost it."""
 
-    __slots__ = ("_runner", "sha", "source")
+    __slots__ = ("_runner", "function", "library", "sha", "source")
 
-    def __init__(self, runner: ScriptRunner, source: str) -> None:
+    def __init__(self, runner: ScriptRunner, source: LuaSource) -> None:
         self._runner = runner
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()  # Redis names scripts by SHA-1
+        self.source = source.text
+        """The whole script as EVAL runs it: helpers, then body."""
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # Redis names scripts by SHA-1
+        self.function = library_name(self.sha)
+        """The name of its library and of the one function in it."""
+        self.library = function_library(self.function, source)
+
+    def command(self, functions: bool, keys: Sequence[str], args: Sequence[Arg]) -> tuple[Arg, ...]:
+        """The call of this script on `keys` with `args`: FCALL if `functions`, else EVALSHA."""
+        if functions:
+            return ("FCALL", self.function, len(keys), *keys, *args)
+        return ("EVALSHA", self.sha, len(keys), *keys, *args)
 
     async def __call__(self, keys: Sequence[str], args: Sequence[Arg] = ()) -> Any:
         """Run the script on `keys` with `args`; returns what the script returns."""
-        command = ("EVALSHA", self.sha, len(keys), *keys, *args)
-        try:
-            return await self._runner.call(command)
-        except ResponseError as error:
-            if not str(error).startswith("NOSCRIPT"):
-                raise
-        await self._runner.call(("SCRIPT", "LOAD", self.source))
-        return await self._runner.call(command)
+        return await self._runner.run(self, keys, args)

@@ -129,6 +129,7 @@ async def test_scripts_a_node_forgot_are_loaded_again(
     await cluster_wallet.credit(user, 5, "PLAY", key="before", kind="deposit")
     for node in cluster.primaries():
         node.cli("script", "flush")
+        node.cli("function", "flush")  # Redis 7: the scripts are function libraries
     move = await cluster_wallet.credit(user, 5, "PLAY", key="after", kind="deposit")
     assert move.balance == 10
 

@@ -514,6 +514,10 @@ MONITORED = pytest.mark.single_node(
 )
 
 
+SCRIPT_CALLS = ("FCALL", "EVALSHA")
+"""How MONITOR shows a script call: FCALL croupier_<sha1> on Redis 7, EVALSHA <sha1> on 6.2."""
+
+
 async def monitored(redis: Redis, redis_url: str, work: Callable[[], Awaitable[Any]]) -> list[str]:
     """The commands clients sent Redis while `work()` ran (MONITOR, from a thread), as
     text."""
@@ -550,11 +554,14 @@ async def test_a_start_is_one_script(
     they took two (an open, then the first step_update)."""
     _, user = account
     start_sha, update_sha = (
-        hashlib.sha1(script_source(STEPPED / name, True, OPEN_BET_HELPERS).encode()).hexdigest()
-        for name in ("step_start.lua", "step_update.lua")
+        hashlib.sha1(source.text.encode()).hexdigest()
+        for source in (
+            script_source(STEPPED / name, True, OPEN_BET_HELPERS)
+            for name in ("step_start.lua", "step_update.lua")
+        )
     )
     seen = await monitored(redis, redis_url, lambda: start_mines(player))
-    calls = [line for line in seen if user["id"] in line and line.startswith("EVAL")]
+    calls = [line for line in seen if user["id"] in line and line.startswith(SCRIPT_CALLS)]
     assert sum(start_sha in line for line in calls) == 1, calls
     assert not any(update_sha in line for line in calls), calls
 
@@ -618,6 +625,6 @@ async def test_an_action_after_the_instances_own_write_reads_nothing_back(
     safe = next(tile for tile in range(25) if tile not in mines_of(state, 3))
     seen = await monitored(redis, redis_url, lambda: player.request("mines.reveal", tile=safe))
     games_key = UserKeys(user["id"]).games
-    reads = [line for line in seen if games_key in line and not line.startswith("EVAL")]
-    scripts = [line for line in seen if games_key in line and line.startswith("EVAL")]
+    reads = [line for line in seen if games_key in line and not line.startswith(SCRIPT_CALLS)]
+    scripts = [line for line in seen if games_key in line and line.startswith(SCRIPT_CALLS)]
     assert reads == [] and len(scripts) == 1, seen

@@ -1,8 +1,9 @@
-"""Loads the Crash Lua scripts (called by SHA, loaded again if Redis lost them)."""
+"""Loads the Crash Lua scripts (loaded again if Redis lost them)."""
 
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from server.redis_functions import LuaSource
 from server.redis_scripts import Script, ScriptRunner
 from server.wallet.scripts import NUMBERS
 
@@ -10,12 +11,12 @@ _HERE = Path(__file__).parent
 _PRELUDE = "_round.lua"
 
 
-def script_source(name: str) -> str:
+def script_source(name: str) -> LuaSource:
     """A script's source; round and bet scripts get the shared helpers first."""
     body = (_HERE / f"{name}.lua").read_text()
     if name.startswith("lease_"):
-        return body
-    return "\n".join(part.read_text() for part in (NUMBERS, _HERE / _PRELUDE)) + "\n" + body
+        return LuaSource(body)
+    return LuaSource(body, "\n".join(part.read_text() for part in (NUMBERS, _HERE / _PRELUDE)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,16 @@
 -- before its first write, and ends its writes with journal_flush(): the
 -- records of one script go as one stream entry (kind 'records': a JSON array
 -- of {"k": kind, "d": record}), which costs a third of one entry per record.
+-- A function library keeps these locals from one call to the next: journal_to
+-- starts them afresh and journal_flush ends the journal, so no call sees the
+-- records or the stream of another.
 local JOURNAL = nil
 local JOURNAL_USER = nil
 local JOURNAL_RECORDS = {}
 
 local function journal_to(key)
   if string.sub(key, -8) ~= ':journal' then error('not a journal stream: ' .. key) end
-  JOURNAL = key
+  JOURNAL, JOURNAL_USER, JOURNAL_RECORDS = key, nil, {}
 end
 
 -- Keeps one record for the flush: kind 'entry' (a ledger entry as stored) or
@@ -25,12 +28,14 @@ local function journal(kind, user, json)
   JOURNAL_RECORDS[#JOURNAL_RECORDS + 1] = '{"k":"' .. kind .. '","d":' .. json .. '}'
 end
 
--- Appends the records kept so far to the journal, as one stream entry.
+-- Appends the records kept so far to the journal, as one stream entry, and
+-- ends the journal: money moved after it fails (apply_moves checks JOURNAL).
 local function journal_flush()
-  if #JOURNAL_RECORDS == 0 then return end
-  redis.call('XADD', JOURNAL, '*', 'k', 'records', 'u', JOURNAL_USER,
-    'd', '[' .. table.concat(JOURNAL_RECORDS, ',') .. ']')
-  JOURNAL_RECORDS = {}
+  if #JOURNAL_RECORDS > 0 then
+    redis.call('XADD', JOURNAL, '*', 'k', 'records', 'u', JOURNAL_USER,
+      'd', '[' .. table.concat(JOURNAL_RECORDS, ',') .. ']')
+  end
+  JOURNAL, JOURNAL_USER, JOURNAL_RECORDS = nil, nil, {}
 end
 
 -- Ledger entries are stored as JSON built here field by field (cjson would

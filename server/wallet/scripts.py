@@ -1,8 +1,9 @@
-"""Loads the wallet's Lua scripts (called by SHA, loaded again if Redis lost them)."""
+"""Loads the wallet's Lua scripts (loaded again if Redis lost them)."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.redis_functions import LuaSource
 from server.redis_scripts import Script, ScriptRunner
 
 _HERE = Path(__file__).parent
@@ -12,15 +13,15 @@ _LEDGER = _HERE / "_ledger.lua"
 _LIMITS = _HERE.parent / "limits" / "_limits.lua"
 
 
-def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> str:
-    """The full source of a script file: the shared limits and ledger helpers, then any
-    other `helpers` files, then its body.
+def script_source(path: Path, with_prelude: bool = True, *helpers: Path) -> LuaSource:
+    """A script file with its helpers: the shared number, limits and ledger helpers,
+    then any other `helpers` files.
 
     Scripts of other packages that move money (bets, games) load through this
     too, so every balance change uses the same ledger code.
     """
     parts = [NUMBERS, _LIMITS, _LEDGER, *helpers] if with_prelude else []
-    return "\n".join(part.read_text() for part in [*parts, path])
+    return LuaSource(path.read_text(), "\n".join(part.read_text() for part in parts))
 
 
 @dataclass(frozen=True, slots=True)
