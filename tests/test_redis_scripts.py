@@ -3,7 +3,9 @@ NOSCRIPT, dropped connections, cancellation, the in-flight bound, and the URL's
 password and database (for the pub/sub subscriber too)."""
 
 import asyncio
+import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,10 +15,18 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from server.embedded_redis import find_redis_server
+from server.embedded_redis import bundled_redis_server, find_redis_server, redis_server_version
 from server.realtime.subscriber import Subscriber
 from server.redis_client import connect
+from server.redis_functions import (
+    FUNCTIONS_SINCE,
+    LIBRARY_PREFIX,
+    RETIRE_AFTER_MS,
+    STAMPS_KEY,
+    LuaSource,
+)
 from server.redis_scripts import ReplicaAcks, ScriptRunner
+from server.wallet.scripts import script_source
 from tests.servers import private_redis
 
 ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) * 2}"
@@ -46,12 +56,136 @@ async def test_an_error_reply_raises_and_the_connection_goes_on(runner: ScriptRu
     assert isinstance(results[1], ResponseError) and str(results[1]).startswith("ERR ")
 
 
+async def forget_scripts(redis: Redis) -> None:
+    """Empty the script cache and, on Redis 7, delete every function library."""
+    await redis.script_flush()
+    if await redis_major(redis) >= FUNCTIONS_SINCE:
+        await redis.function_flush()
+
+
+async def redis_major(redis: Redis) -> int:
+    info = await redis.info("server")
+    version = (
+        info["redis_version"]
+        if "redis_version" in info
+        else next(iter(info.values()))["redis_version"]
+    )
+    return int(str(version).split(".")[0])
+
+
 async def test_a_script_redis_forgot_is_loaded_again(runner: ScriptRunner, redis: Redis) -> None:
-    counter = runner.script("return redis.call('INCR', KEYS[1])")
+    counter = runner.script(LuaSource("return redis.call('INCR', KEYS[1])", "local unused = 1"))
     key = tag()
     assert await counter([key]) == 1
-    await redis.script_flush()
+    await forget_scripts(redis)
     assert await asyncio.gather(*(counter([key]) for _ in range(50))) == list(range(2, 52))
+
+
+REDIS_BINARIES = [
+    pytest.param(find_redis_server(), id="newest-redis"),
+    pytest.param(bundled_redis_server(), id="redis-6.2"),
+]
+
+
+@pytest.mark.single_node("one redis-server of each version")
+@pytest.mark.parametrize("binary", REDIS_BINARIES)
+async def test_redis_7_runs_scripts_as_function_libraries_and_6_2_by_sha(
+    tmp_path: Path, binary: str | None
+) -> None:
+    if binary is None:
+        pytest.skip("no redis-server of this kind here")
+    async with private_redis(tmp_path / "redis", binary) as url:
+        redis = connect(url)
+        runner = ScriptRunner(url)
+        try:
+            helpers = "local function twice(n) return 2 * tonumber(n) end"
+            script = runner.script(LuaSource("return {KEYS[1], twice(ARGV[1])}", helpers))
+            assert await script(["k"], ["21"]) == ["k", 42]
+            if await redis_major(redis) >= FUNCTIONS_SINCE:
+                [library] = await redis.function_list(f"{LIBRARY_PREFIX}*")
+                assert library[1] == script.function == f"croupier_{script.sha}"
+                assert await redis.script_exists(script.sha) == [False]
+                assert await redis.hget(STAMPS_KEY, script.function) is not None
+            else:
+                assert await redis.script_exists(script.sha) == [True]
+        finally:
+            await runner.aclose()
+            await redis.aclose()
+
+
+JOURNAL_STEPS = """
+if ARGV[1] == 'abandon' then
+  journal_to(KEYS[1])
+  journal('entry', 'u1', '{"abandoned":true}')
+  error('refused after journaling')
+elseif ARGV[1] == 'one' then
+  journal_to(KEYS[1])
+  journal('bet', 'u1', '{"n":1}')
+  journal_flush()
+  return redis.call('XLEN', KEYS[1])
+end
+apply_moves(KEYS[2], KEYS[3], KEYS[4], 'u1', 'PLAY', 'dice', '1', {{1, 'win', 'done'}})
+"""
+
+
+@pytest.mark.single_node("one redis-server of each version")
+@pytest.mark.parametrize("binary", REDIS_BINARIES)
+async def test_no_call_sees_the_journal_of_another(tmp_path: Path, binary: str | None) -> None:
+    """A function library keeps its locals between calls: the journal helpers start
+    afresh in each call that names its journal, and end with its flush."""
+    if binary is None:
+        pytest.skip("no redis-server of this kind here")
+    async with private_redis(tmp_path / "redis", binary) as url:
+        redis = connect(url)
+        runner = ScriptRunner(url)
+        steps = runner.script(LuaSource(JOURNAL_STEPS, script_source(Path(__file__)).helpers))
+        user = "{u:u1}"
+        keys = [f"{user}:journal", f"{user}:wallet", f"{user}:ledger", f"{user}:events"]
+        try:
+            with pytest.raises(ResponseError, match="refused after journaling"):
+                await steps(keys, ["abandon"])
+            assert await steps(keys, ["one"]) == 1
+            [(_, entry)] = await redis.xrange(keys[0])
+            assert json.loads(entry["d"]) == [{"k": "bet", "d": {"n": 1}}]
+            with pytest.raises(ResponseError, match="without naming its journal"):
+                await steps(keys, ["move"])
+            assert await redis.exists(keys[1], keys[2]) == 0
+        finally:
+            await runner.aclose()
+            await redis.aclose()
+
+
+@pytest.mark.single_node("the libraries of one redis-server")
+async def test_libraries_nobody_stamped_for_a_week_are_deleted(tmp_path: Path) -> None:
+    """Function libraries outlive restarts: an instance's first load on a connection
+    deletes those no instance stamped for RETIRE_AFTER_MS, keeps the others, and an
+    instance still calling a deleted one loads it again."""
+    binary = find_redis_server()
+    if redis_server_version(binary) < (FUNCTIONS_SINCE,):
+        pytest.skip("function libraries need Redis 7")
+    async with private_redis(tmp_path / "redis", binary) as url:
+        redis = connect(url)
+        old_runner, new_runner = ScriptRunner(url), ScriptRunner(url)
+        try:
+            old = old_runner.script("return 'old'")
+            recent = old_runner.script("return 'recent'")
+            assert await old([]) == "old" and await recent([]) == "recent"
+            week_ago = int(time.time() * 1000) - RETIRE_AFTER_MS - 60_000
+            await redis.hset(STAMPS_KEY, old.function, week_ago)
+            await redis.hset(STAMPS_KEY, "croupier_gone", week_ago)  # a library deleted by hand
+
+            new = new_runner.script("return 'new'")
+            assert await new([]) == "new"
+            libraries = {lib[1] for lib in await redis.function_list(f"{LIBRARY_PREFIX}*")}
+            assert libraries == {recent.function, new.function}
+            assert set(await redis.hkeys(STAMPS_KEY)) == {recent.function, new.function}
+
+            assert await old([]) == "old"  # "Function not found": loaded and stamped again
+            assert await redis.hexists(STAMPS_KEY, old.function)
+        finally:
+            await old_runner.aclose()
+            await new_runner.aclose()
+            await redis.aclose()
 
 
 @pytest.mark.single_node("the one-connection ScriptRunner (ClusterScriptRunner: test_cluster.py)")
