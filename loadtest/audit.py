@@ -2,22 +2,31 @@
 
 It reads the wallet, waits (bounded) for every tab to be shown its final
 version, pages through the whole ledger, replays it with the server's own
-`LedgerReplay`, and checks it against what the client saw: the starting
+`LedgerReplay` (again, for a bounded time, while a bet is still open: the
+Crash leader closes a crashed round's bets just after players see the crash),
+and checks it against what the client saw: the starting
 snapshot plus the ledger equals the final balance, which equals the balance
 the bet replies add up to and the one every tab shows; the bets the client
 saw settle are the bets in the ledger; no tab missed a version.
 """
 
+import asyncio
+import time
 from collections import Counter
 from typing import Any
 
 from loadtest.user import Player
-from server.audit import LedgerReplay
+from server.audit import LedgerReplay, UserAudit
 from server.wallet import LedgerEntry
 
 PAGE = 100
 CATCH_UP_S = 5.0
 """How long the tabs may take to be shown the final version."""
+SETTLE_S = 5.0
+"""How long a bet may stay open in the ledger after the player saw it end: a Crash
+round's state shows its bets lost or cashed as it crashes, and the leader closes
+them in the wallets just after."""
+SETTLE_POLL_S = 0.2
 
 
 async def _get(player: Player, path: str, **params: Any) -> dict[str, Any]:
@@ -44,18 +53,29 @@ async def ledger(player: Player) -> list[LedgerEntry]:
             return entries
 
 
-async def audit_player(player: Player) -> tuple[list[str], int]:
-    """Problems found (empty when all is well) and the number of ledger entries."""
+async def replayed_ledger(
+    player: Player,
+) -> tuple[dict[str, int], int, list[LedgerEntry], UserAudit]:
+    """The wallet (balances, version), once every tab was shown its version (or
+    CATCH_UP_S passed), the whole ledger, and its replay against that wallet."""
     wallet = await _get(player, "/api/wallet")
     final: dict[str, int] = wallet["balances"]
     version: int = wallet["version"]
     await player.wait_for_version(version, CATCH_UP_S)
     entries = await ledger(player)
-
     replay = LedgerReplay(player.user_id)
     for entry in entries:
         replay.feed(entry)
-    audit = replay.finish(final, version, len(entries))
+    return final, version, entries, replay.finish(final, version, len(entries))
+
+
+async def audit_player(player: Player) -> tuple[list[str], int]:
+    """Problems found (empty when all is well) and the number of ledger entries."""
+    deadline = time.monotonic() + SETTLE_S
+    final, version, entries, audit = await replayed_ledger(player)
+    while audit.open_bets and time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE_POLL_S)
+        final, version, entries, audit = await replayed_ledger(player)
     problems = audit.findings()  # an open bet is a problem here: every round has ended
 
     start = player.tabs[0]

@@ -16,6 +16,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from loadtest.audit import audit_player
+from loadtest.options import parse_options
+from loadtest.stats import Stats
+from loadtest.user import Player
 from server.embedded_redis import EmbeddedRedis, bundled_redis_server, running_redis_pid
 from server.redis_client import connect
 from server.wallet import UserKeys
@@ -71,6 +75,38 @@ async def test_load_test_smoke_run_passes_its_audit(server: ServerProcess) -> No
     steady = [now for before, now in itertools.pairwise(lines) if before[1] == now[1] == 4]
     assert len(steady) >= 2 and all(rate > 0 for *_, rate in steady), err
     assert lines[-1][2] <= report["bets"]
+
+
+async def test_the_audit_waits_for_a_bet_that_closes_just_after_the_player_saw_it_end(
+    server: ServerProcess,
+) -> None:
+    """A Crash round shows its bets lost or cashed as it crashes, and the leader closes
+    them in the wallets just after: the audit reads the ledger again while a bet is open
+    (here a Mines game, cashed out half a second into the audit)."""
+    options = parse_options([server.base_url, "--users", "1", "--tabs", "1"])
+    async with httpx.AsyncClient(base_url=options.http_url, timeout=10) as http:
+        player = Player(0, options, Stats(), http)
+        await player.start()
+        try:
+            while True:  # a game left open after one safe tile
+                start = {"amount": 10, "currency": "PLAY", "mines": 1, "key": player.next_key()}
+                assert await player.send("mines:start", "mines.start", start, keyed=True)
+                reply = await player.send("mines:reveal", "mines.reveal", {"tile": 0}, keyed=False)
+                assert reply is not None
+                if not reply.get("bet"):
+                    break
+                player.settled(reply["bet"])  # the mine (1 in 25): lost, play again
+
+            async def cash_out_later() -> None:
+                await asyncio.sleep(0.5)
+                reply = await player.send("mines:cashout", "mines.cashout", {}, keyed=False)
+                assert reply is not None
+                player.settled(reply["bet"])
+
+            (problems, _), _ = await asyncio.gather(audit_player(player), cash_out_later())
+        finally:
+            await player.close()
+    assert problems == []
 
 
 SHORT_ROUND = (Decimal("1.00"), Decimal("1.30"))
