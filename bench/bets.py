@@ -71,15 +71,17 @@ def bets_run(
 def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> None:
     frame = bet_frame(args.game)
     print(f"bench/bets on {machine()}")
+    redis = Redis.from_url(redis_url)
+    version = redis.info("server")["redis_version"]
     print(
         f"client {args.client}, {args.processes} driver process(es), {args.duration:g} s per run,"
-        f" game {args.game}, appendfsync {args.appendfsync}, {args.workers} server worker(s)"
+        f" game {args.game}, Redis {version} (appendfsync {args.appendfsync}),"
+        f" {args.workers} server worker(s)"
     )
     print(
         f"{'':<6}{'clients':>8}{'per s':>11}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}  (ms)"
         "   CPU per round trip or bet (us): server, Redis"
     )
-    redis = Redis.from_url(redis_url)
     with ExitStack() as stack:
         server = croupier_server(redis_url, workdir, CROUPIER_WORKERS=str(args.workers))
         base, server_pid = stack.enter_context(server)
