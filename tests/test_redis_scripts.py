@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from server.embedded_redis import bundled_redis_server, find_redis_server, redis_server_version
+from server.embedded_redis import find_redis_server, redis_server_version
 from server.realtime.subscriber import Subscriber
 from server.redis_client import connect
 from server.redis_functions import (
@@ -24,10 +24,11 @@ from server.redis_functions import (
     RETIRE_AFTER_MS,
     STAMPS_KEY,
     LuaSource,
+    has_functions,
 )
 from server.redis_scripts import ReplicaAcks, ScriptRunner
 from server.wallet.scripts import script_source
-from tests.servers import private_redis
+from tests.servers import REDIS_VERSIONS, private_redis
 
 ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) * 2}"
 
@@ -59,18 +60,15 @@ async def test_an_error_reply_raises_and_the_connection_goes_on(runner: ScriptRu
 async def forget_scripts(redis: Redis) -> None:
     """Empty the script cache and, on Redis 7, delete every function library."""
     await redis.script_flush()
-    if await redis_major(redis) >= FUNCTIONS_SINCE:
+    if await runs_functions(redis):
         await redis.function_flush()
 
 
-async def redis_major(redis: Redis) -> int:
+async def runs_functions(redis: Redis) -> bool:
+    """Whether the Redis of `redis` (one server, or every node of a cluster) runs libraries."""
     info = await redis.info("server")
-    version = (
-        info["redis_version"]
-        if "redis_version" in info
-        else next(iter(info.values()))["redis_version"]
-    )
-    return int(str(version).split(".")[0])
+    nodes = [info] if "redis_version" in info else list(info.values())
+    return all(has_functions(str(node["redis_version"])) for node in nodes)
 
 
 async def test_a_script_redis_forgot_is_loaded_again(runner: ScriptRunner, redis: Redis) -> None:
@@ -81,19 +79,11 @@ async def test_a_script_redis_forgot_is_loaded_again(runner: ScriptRunner, redis
     assert await asyncio.gather(*(counter([key]) for _ in range(50))) == list(range(2, 52))
 
 
-REDIS_BINARIES = [
-    pytest.param(find_redis_server(), id="newest-redis"),
-    pytest.param(bundled_redis_server(), id="redis-6.2"),
-]
-
-
 @pytest.mark.single_node("one redis-server of each version")
-@pytest.mark.parametrize("binary", REDIS_BINARIES)
+@pytest.mark.parametrize("binary", REDIS_VERSIONS)
 async def test_redis_7_runs_scripts_as_function_libraries_and_6_2_by_sha(
     tmp_path: Path, binary: str | None
 ) -> None:
-    if binary is None:
-        pytest.skip("no redis-server of this kind here")
     async with private_redis(tmp_path / "redis", binary) as url:
         redis = connect(url)
         runner = ScriptRunner(url)
@@ -101,7 +91,7 @@ async def test_redis_7_runs_scripts_as_function_libraries_and_6_2_by_sha(
             helpers = "local function twice(n) return 2 * tonumber(n) end"
             script = runner.script(LuaSource("return {KEYS[1], twice(ARGV[1])}", helpers))
             assert await script(["k"], ["21"]) == ["k", 42]
-            if await redis_major(redis) >= FUNCTIONS_SINCE:
+            if await runs_functions(redis):
                 [library] = await redis.function_list(f"{LIBRARY_PREFIX}*")
                 assert library[1] == script.function == f"croupier_{script.sha}"
                 assert await redis.script_exists(script.sha) == [False]
@@ -129,12 +119,10 @@ apply_moves(KEYS[2], KEYS[3], KEYS[4], 'u1', 'PLAY', 'dice', '1', {{1, 'win', 'd
 
 
 @pytest.mark.single_node("one redis-server of each version")
-@pytest.mark.parametrize("binary", REDIS_BINARIES)
+@pytest.mark.parametrize("binary", REDIS_VERSIONS)
 async def test_no_call_sees_the_journal_of_another(tmp_path: Path, binary: str | None) -> None:
     """A function library keeps its locals between calls: the journal helpers start
     afresh in each call that names its journal, and end with its flush."""
-    if binary is None:
-        pytest.skip("no redis-server of this kind here")
     async with private_redis(tmp_path / "redis", binary) as url:
         redis = connect(url)
         runner = ScriptRunner(url)
